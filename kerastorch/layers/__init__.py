@@ -1,0 +1,13 @@
+"""Keras layers, each a `torch.nn.Module`."""
+
+from .conv import *  # noqa: F401,F403
+from .core import Activation, Dense, Dropout, Embedding, Identity, Lambda
+from .input_layer import Input, InputLayer
+from .input_spec import InputSpec
+from .layer import Layer
+from .merging import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .preprocessing import Rescaling
+from .reshaping import Flatten, Permute, Reshape
+from .torch_module import TorchModuleWrapper

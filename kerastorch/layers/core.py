@@ -1,0 +1,149 @@
+"""Core layers: Dense, Activation, Dropout, Identity, Embedding, Lambda."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from .. import activations, initializers
+from .input_spec import InputSpec
+from .layer import Layer
+
+
+def _positive_int(layer_name: str, argument: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{layer_name} expected `{argument}` to be a positive integer, received {value!r}.")
+    return value
+
+
+class Dense(Layer):
+    """`activation(inputs @ kernel + bias)`; the kernel is stored `(in, out)` like Keras's."""
+
+    def __init__(
+        self,
+        units: int,
+        activation: str | Callable | None = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.units = _positive_int("Dense", "units", units)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.bias = None
+
+    def build(self, input_shape: tuple) -> None:
+        in_features = input_shape[-1]
+        if in_features is None:
+            raise ValueError(f"Layer {self.name!r} (Dense) needs a known last input dimension, received shape {input_shape}.")
+        self.kernel = self.add_weight((in_features, self.units), self.kernel_initializer, name="kernel")
+        if self.use_bias:
+            self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias")
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        # kernel.T is a view; F.linear then multiplies by the contiguous (in, out) kernel directly.
+        return self.activation(F.linear(inputs, self.kernel.T, self.bias))
+
+
+class Activation(Layer):
+    """Applies a Keras activation by name or any callable."""
+
+    def __init__(self, activation: str | Callable, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self.built = True
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.activation(inputs)
+
+
+class Dropout(Layer):
+    """Zeroes a `rate` fraction of inputs in training mode (scaling the rest), identity otherwise."""
+
+    def __init__(self, rate: float, noise_shape: tuple | None = None, seed: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if not 0 <= rate <= 1:
+            raise ValueError(f"Dropout expected `rate` in [0, 1], received {rate!r}.")
+        self.rate = float(rate)
+        self.noise_shape = noise_shape
+        self.seed = seed
+        self.built = True
+
+    def forward(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        training = self.training if training is None else training
+        if not training or self.rate == 0:
+            return inputs
+        if self.noise_shape is None:
+            return F.dropout(inputs, self.rate, True)
+        shape = [inputs.shape[i] if s is None else s for i, s in enumerate(self.noise_shape)]
+        keep = torch.rand(shape, device=inputs.device) >= self.rate
+        return inputs * keep.to(inputs.dtype) / (1 - self.rate)
+
+
+class Identity(Layer):
+    """Returns its input unchanged."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.built = True
+
+    def forward(self, inputs: Any) -> Any:
+        return inputs
+
+
+class Embedding(Layer):
+    """Looks up rows of an `(input_dim, output_dim)` table for integer inputs."""
+
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        embeddings_initializer: Any = "uniform",
+        embeddings_regularizer: Any = None,
+        embeddings_constraint: Any = None,
+        mask_zero: bool = False,
+        **kwargs: Any,
+    ):
+        kwargs.pop("input_length", None)
+        super().__init__(**kwargs)
+        self.input_dim = _positive_int("Embedding", "input_dim", input_dim)
+        self.output_dim = _positive_int("Embedding", "output_dim", output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.mask_zero = mask_zero
+
+    def build(self, input_shape: Any = None) -> None:
+        self.embeddings = self.add_weight(
+            (self.input_dim, self.output_dim), self.embeddings_initializer, name="embeddings"
+        )
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if inputs.is_floating_point():
+            inputs = inputs.long()
+        return F.embedding(inputs, self.embeddings)
+
+
+class Lambda(Layer):
+    """Wraps a Python function as a layer (not serializable safely, as in Keras)."""
+
+    def __init__(self, function: Callable, output_shape: Any = None, arguments: dict | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda expected a callable, received {function!r}.")
+        self.function = function
+        self.arguments = dict(arguments or {})
+        self.built = True
+
+    def forward(self, inputs: Any) -> Any:
+        return self.function(inputs, **self.arguments)

@@ -1,0 +1,452 @@
+"""The Layer base class: a `torch.nn.Module` with Keras's naming, deferred build and weight API.
+
+A layer is the module itself. Parameters are ordinary `nn.Parameter`s, non-trainable state is a
+buffer, and once `build()` has run nothing lazy is left on the call path but one `built` test and,
+where a layer declares an `InputSpec`, a shape comparison.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import re
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import config, initializers
+from .input_spec import InputSpec
+
+_NAME_COUNTS: dict[str, int] = {}
+_BUILD_DEVICE: list[torch.device] = [torch.device("cpu")]
+
+
+def unique_name(base: str) -> str:
+    """Keras's per-process auto names: `dense`, `dense_1`, `dense_2`, ..."""
+    count = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def snake_case(name: str) -> str:
+    """`Conv2DTranspose` -> `conv2d_transpose`, `LSTM` -> `lstm`, as Keras spells auto names."""
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
+    return name.lower()
+
+
+@contextlib.contextmanager
+def build_device(device: torch.device | str) -> Iterator[None]:
+    """Weights created by `add_weight` inside this block go to `device` (the input's device)."""
+    _BUILD_DEVICE.append(torch.device(device))
+    try:
+        yield
+    finally:
+        _BUILD_DEVICE.pop()
+
+
+def shape_of(inputs: Any) -> Any:
+    """Shape tuple(s) of a tensor, symbolic tensor, or list/tuple/dict of them."""
+    if isinstance(inputs, (list, tuple)):
+        return [shape_of(x) for x in inputs]
+    if isinstance(inputs, dict):
+        return {k: shape_of(v) for k, v in inputs.items()}
+    shape = getattr(inputs, "shape", None)
+    return None if shape is None else tuple(shape)
+
+
+def first_tensor(inputs: Any) -> Any:
+    """The first leaf of a (possibly nested) input structure; it decides symbolic vs eager."""
+    while isinstance(inputs, (list, tuple, dict)):
+        if not inputs:
+            return None
+        inputs = next(iter(inputs.values())) if isinstance(inputs, dict) else inputs[0]
+    return inputs
+
+
+def _is_weight_buffer(tensor: torch.Tensor) -> bool:
+    # Keras counts float state (BatchNorm moving statistics) as weights; integer counters are not.
+    return tensor.is_floating_point() or tensor.is_complex()
+
+
+class Layer(nn.Module):
+    """Base class of every kerastorch layer and model.
+
+    Subclasses either implement `forward` like any module, or Keras-style `build(input_shape)` and
+    `call(inputs)`. Constructor arguments are recorded automatically, so `get_config()` returns them
+    and `from_config()` rebuilds the layer without each layer writing its own.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        layer = super().__new__(cls)
+        object.__setattr__(layer, "_init_arguments", (args, kwargs))
+        return layer
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            cls.build = _marking_built(build)
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        trainable: bool = True,
+        dtype: Any = None,
+        input_shape: tuple | int | None = None,
+        batch_size: int | None = None,
+        input_dim: int | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__()
+        unknown = set(kwargs) - {"batch_input_shape", "autocast", "input_length"}
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unexpected keyword arguments: {sorted(unknown)}.")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}: name must be a string, received {name!r}.")
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.built = False
+        self.training = False  # like Keras, calling a layer means inference until fit() or .train()
+        self._trainable = bool(trainable)
+        self._dtype = config.standardize_dtype(dtype)
+        self.input_spec: InputSpec | None = None
+        self._inbound_nodes: list = []
+        self._keras_layouts: dict[str, tuple[int, ...]] = {}
+        self._pending_weight_names: dict[int, str] = {}
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if isinstance(input_shape, int):
+            input_shape = (input_shape,)
+        batch_input_shape = kwargs.get("batch_input_shape")
+        if input_shape is not None:
+            batch_input_shape = (batch_size, *input_shape)
+        self._batch_input_shape = tuple(batch_input_shape) if batch_input_shape is not None else None
+
+    # ----------------------------------------------------------------------------------- naming
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+    @property
+    def dtype(self) -> str:
+        """The weights' dtype as Keras spells it ("float32")."""
+        return config.dtype_name(self._dtype)
+
+    # ------------------------------------------------------------------------------------ build
+
+    def build(self, input_shape: Any) -> None:
+        """Create the layer's weights for `input_shape`; the default layer has none."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        inputs = args[0] if args else kwargs.get("inputs")
+        leaf = first_tensor(inputs)
+        if not isinstance(leaf, torch.Tensor) and _is_symbolic(leaf):
+            from ..symbolic import call_symbolic
+
+            return call_symbolic(self, args, kwargs)
+        if not self.built:
+            self._build_for(inputs)
+        if self.input_spec is not None:
+            self.input_spec.check(self, inputs)
+        return super().__call__(*args, **kwargs)
+
+    def _build_for(self, inputs: Any) -> None:
+        """Build from real or symbolic inputs, on the device of real ones."""
+        device = getattr(first_tensor(inputs), "device", None)
+        if device is None or device.type == "meta":
+            device = _BUILD_DEVICE[-1]
+        with build_device(device):
+            self.build(shape_of(inputs))
+        self.built = True
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Keras-style layers implement `call`; built-in layers override `forward` directly."""
+        call = getattr(self, "call", None)
+        if call is None:
+            raise NotImplementedError(f"Layer {self.name!r} ({type(self).__name__}) implements neither call() nor forward().")
+        return call(*args, **kwargs)
+
+    def __or__(self, other: Any) -> Any:
+        return NotImplemented
+
+    def __ror__(self, inputs: Any) -> Any:
+        """`x | layer` is `layer(x)`, for tensors and symbolic inputs alike."""
+        return self(inputs)
+
+    # ---------------------------------------------------------------------------------- weights
+
+    def add_weight(
+        self,
+        shape: tuple[int, ...] | None = None,
+        initializer: Any = "glorot_uniform",
+        dtype: Any = None,
+        trainable: bool = True,
+        name: str | None = None,
+        layout: tuple[int, ...] | None = None,
+        **_ignored: Any,
+    ) -> torch.Tensor:
+        """Create a weight (a Parameter, or a buffer when `trainable=False`) and register it.
+
+        `shape` is in Keras layout; `layout` is the permutation that turns it into the stored
+        layout (Conv2D stores `(out, in, kh, kw)` = Keras `(kh, kw, in, out)`.permute(3, 2, 0, 1)),
+        and `get_weights`/`set_weights` undo it so they always speak Keras layout.
+        """
+        shape = tuple(int(s) for s in (shape or ()))
+        dtype = config.standardize_dtype(dtype) if dtype is not None else self._dtype
+        with torch.no_grad():
+            value = initializers.get(initializer)(shape, dtype=dtype, device=_BUILD_DEVICE[-1])
+            value = torch.as_tensor(value, dtype=dtype, device=_BUILD_DEVICE[-1])
+            if layout is not None:
+                value = value.permute(layout)
+            value = value.contiguous()
+        if name is None:
+            name = f"variable_{len(self._parameters) + len(self._buffers)}" if (
+                self._parameters or self._buffers
+            ) else "variable"
+        if layout is not None:
+            self._keras_layouts[name] = tuple(layout)
+        if self.__dict__.get(name, 0) is None:
+            del self.__dict__[name]  # a placeholder such as `self.bias = None` set in __init__
+        if trainable:
+            weight = nn.Parameter(value, requires_grad=self._trainable)
+            self.register_parameter(name, weight)
+        else:
+            self.register_buffer(name, value)
+            weight = self._buffers[name]
+        self._pending_weight_names[id(weight)] = name
+        return weight
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # `self.w = self.add_weight(name="kernel")` keeps one registration, under the attribute name.
+        pending = self.__dict__.get("_pending_weight_names")
+        if pending and isinstance(value, torch.Tensor) and pending.get(id(value), name) != name:
+            old = pending.pop(id(value))
+            is_buffer = old in self._buffers
+            (self._buffers if is_buffer else self._parameters).pop(old)
+            if old in self._keras_layouts:
+                self._keras_layouts[name] = self._keras_layouts.pop(old)
+            if is_buffer:
+                self.register_buffer(name, value)
+                return
+        super().__setattr__(name, value)
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """All weights in Keras order: each layer's parameters, then its state, then sublayers'."""
+        seen: set[int] = set()
+        result: list[torch.Tensor] = []
+        for module in _layer_order(self):
+            for weight in _own_weights(module):
+                if id(weight) not in seen:
+                    seen.add(id(weight))
+                    result.append(weight)
+        return result
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        return [w for w in self.weights if isinstance(w, nn.Parameter) and w.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        return [w for w in self.weights if not (isinstance(w, nn.Parameter) and w.requires_grad)]
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> list[torch.Tensor]:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[torch.Tensor]:
+        return self.non_trainable_weights
+
+    def count_params(self) -> int:
+        """Number of scalars in `weights` (float state included, as in Keras)."""
+        if not self.built:
+            raise ValueError(
+                f"Layer {self.name!r} is not built yet, so it has no weights to count; "
+                "call it on an input (or call build(input_shape)) first."
+            )
+        return sum(w.numel() for w in self.weights)
+
+    def _weight_layouts(self) -> list[tuple[int, ...] | None]:
+        """Per weight (in `weights` order), the Keras->stored permutation or None."""
+        layouts: dict[int, tuple[int, ...]] = {}
+        for module in _layer_order(self):
+            if isinstance(module, Layer):
+                for name, perm in module._keras_layouts.items():
+                    tensor = module._parameters.get(name)
+                    if tensor is None:
+                        tensor = module._buffers.get(name)
+                    if tensor is not None:
+                        layouts[id(tensor)] = perm
+        return [layouts.get(id(w)) for w in self.weights]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Weights as numpy arrays in Keras's layout and order."""
+        arrays = []
+        for weight, perm in zip(self.weights, self._weight_layouts()):
+            value = weight.detach()
+            if perm is not None:
+                value = value.permute(_inverse(perm))
+            arrays.append(value.to("cpu", copy=True).numpy() if value.dtype != torch.bfloat16
+                          else value.float().cpu().numpy())
+        return arrays
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Load Keras-layout arrays; checks every shape first so a bad list changes nothing."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(
+                f"Layer {self.name!r} expected {len(own)} weight arrays (as returned by get_weights()), "
+                f"received {len(weights)}."
+            )
+        staged = []
+        for index, (target, perm, value) in enumerate(zip(own, self._weight_layouts(), weights)):
+            value = torch.as_tensor(np.asarray(value))
+            keras_shape = tuple(target.permute(_inverse(perm)).shape) if perm is not None else tuple(target.shape)
+            if tuple(value.shape) != keras_shape:
+                raise ValueError(
+                    f"Layer {self.name!r}: weight {index} expected shape {keras_shape}, "
+                    f"received {tuple(value.shape)}; pass arrays in Keras layout and get_weights() order."
+                )
+            staged.append(value.permute(perm) if perm is not None else value)
+        with torch.no_grad():
+            for target, value in zip(own, staged):
+                target.copy_(value.to(dtype=target.dtype))
+
+    # -------------------------------------------------------------------------------- trainable
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freeze or unfreeze this layer and everything inside it, as Keras does.
+
+        Frozen layers stop gradients, and their BatchNorm statistics stay frozen too (they run in
+        inference mode even while the model trains).
+        """
+        value = bool(value)
+        for module in self.modules():
+            if isinstance(module, Layer):
+                module._trainable = value
+            for param in module.parameters(recurse=False):
+                param.requires_grad_(value)
+        self._sync_batchnorm_modes()
+
+    def train(self, mode: bool = True) -> "Layer":
+        super().train(mode)
+        self._sync_batchnorm_modes()
+        return self
+
+    def _sync_batchnorm_modes(self) -> None:
+        # torch BatchNorm modules inside frozen kerastorch layers (a frozen timm backbone) must not
+        # update their statistics; kerastorch's own BatchNormalization checks `trainable` itself.
+        for module in self.modules():
+            if isinstance(module, Layer) and not module._trainable:
+                for inner in module.modules():
+                    if isinstance(inner, nn.modules.batchnorm._BatchNorm):
+                        nn.Module.train(inner, False)
+
+    # ---------------------------------------------------------------------------------- config
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments (defaults filled in), with the layer's actual name."""
+        args, kwargs = self.__dict__.get("_init_arguments", ((), {}))
+        signature = inspect.signature(type(self).__init__)
+        bound = signature.bind_partial(self, *args, **kwargs)
+        bound.apply_defaults()
+        config_dict: dict[str, Any] = {}
+        for key, value in list(bound.arguments.items())[1:]:
+            parameter = signature.parameters[key]
+            if parameter.kind == parameter.VAR_KEYWORD:
+                config_dict.update(value)
+            elif parameter.kind != parameter.VAR_POSITIONAL:
+                config_dict[key] = value
+        config_dict.update(name=self.name, trainable=self.trainable, dtype=self.dtype)
+        return config_dict
+
+    @classmethod
+    def from_config(cls, config_dict: dict[str, Any]) -> "Layer":
+        return cls(**config_dict)
+
+    # ------------------------------------------------------------------------------- graph I/O
+
+    def _single_node(self, what: str):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer {self.name!r} has no {what} yet: it is not connected to a graph. Call it on a "
+                "kt.Input (or build its model with an input shape) first."
+            )
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(
+                f"Layer {self.name!r} has been called {len(self._inbound_nodes)} times, so its {what} is "
+                "ambiguous; use layer.get_" + what + "_at(node_index)."
+            )
+        return self._inbound_nodes[0]
+
+    @property
+    def input(self):
+        node = self._single_node("input")
+        return node.input_tensors[0] if len(node.input_tensors) == 1 else list(node.input_tensors)
+
+    @property
+    def output(self):
+        return self._single_node("output").outputs
+
+    def get_input_at(self, node_index: int):
+        node = self._inbound_nodes[node_index]
+        return node.input_tensors[0] if len(node.input_tensors) == 1 else list(node.input_tensors)
+
+    def get_output_at(self, node_index: int):
+        return self._inbound_nodes[node_index].outputs
+
+
+def _marking_built(build):
+    """Wrap a subclass's `build` so a direct `layer.build(shape)` call marks the layer built."""
+
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        self.built = True
+        return result
+
+    wrapper._marks_built = True
+    return wrapper
+
+
+def _inverse(perm: tuple[int, ...]) -> tuple[int, ...]:
+    inverse = [0] * len(perm)
+    for position, axis in enumerate(perm):
+        inverse[axis] = position
+    return tuple(inverse)
+
+
+def _is_symbolic(value: Any) -> bool:
+    from ..symbolic import SymbolicTensor
+
+    return isinstance(value, SymbolicTensor)
+
+
+def _layer_order(module: nn.Module) -> Iterator[nn.Module]:
+    """Modules in Keras weight order: a module, then its children depth-first."""
+    yield module
+    for child in module.children():
+        yield from _layer_order(child)
+
+
+def _own_weights(module: nn.Module) -> list[torch.Tensor]:
+    params = [p for p in module._parameters.values() if p is not None]
+    buffers = [
+        b for n, b in module._buffers.items()
+        if b is not None and n not in module._non_persistent_buffers_set and _is_weight_buffer(b)
+    ]
+    return params + buffers

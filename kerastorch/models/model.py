@@ -1,0 +1,110 @@
+"""Model: what Sequential, functional and subclassed models share (layers, summary, training, saving)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..layers.layer import Layer
+from ..training.trainer import Trainer
+
+
+class Model(Trainer, Layer):
+    """`kt.Model(inputs, outputs)` builds a functional model; subclass it for a custom `call`."""
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
+            from .functional import Functional
+
+            return Functional.__new__(Functional, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        if type(self) is Model and (args or "inputs" in kwargs):
+            raise TypeError("kt.Model(inputs, outputs) needs both `inputs` and `outputs`.")
+        super().__init__(*args, **kwargs)
+
+    # ---------------------------------------------------------------------------------- layers
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's direct sublayers (for subclassed models, those set as attributes)."""
+        return [m for m in self.children() if isinstance(m, Layer)]
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A sublayer by `name` or by position `index` (one of the two)."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer takes exactly one of `name` or `index`.")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"Model {self.name!r} has {len(layers)} layers, so index {index} is out of range."
+                )
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"No such layer: {name!r} in model {self.name!r}. Existing layers are: {[l.name for l in layers]}."
+        )
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        self._require_built("weights")
+        return Layer.weights.fget(self)
+
+    def _require_built(self, what: str) -> None:
+        if not self.built:
+            raise ValueError(
+                f"Weights for model {self.name!r} have not yet been created, so its {what} cannot be read. "
+                "Build the model first: call it on a batch of data (model(x)), call "
+                "model.build(input_shape), or give it an input shape (a leading kt.Input(shape) or "
+                "input_shape=...)."
+            )
+
+    # --------------------------------------------------------------------------------- summary
+
+    def summary(
+        self,
+        line_length: int | None = None,
+        positions: list[float] | None = None,
+        print_fn: Any = None,
+        expand_nested: bool = False,
+        show_trainable: bool | None = None,
+        layer_range: Any = None,
+    ) -> None:
+        """Print Keras 3's summary table (see `kerastorch.summary`)."""
+        from ..summary import print_summary
+
+        self._require_built("summary")
+        print_summary(
+            self, line_length=line_length, positions=positions, print_fn=print_fn,
+            expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range,
+        )
+
+    def _summary_rows(self, expand_nested: bool) -> list:
+        from ..summary import stack_rows
+
+        return stack_rows(self.layers, expand_nested)
+
+    # ---------------------------------------------------------------------------------- saving
+
+    def save(self, filepath: str, overwrite: bool = True, **kwargs: Any) -> None:
+        """Save architecture, weights and compile state to a Keras 3 `.keras` file."""
+        from ..saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath: str, overwrite: bool = True, **kwargs: Any) -> None:
+        """Save weights to `.weights.h5` (Keras layout), `.safetensors` or `.pt`/`.pth`."""
+        from ..saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite, **kwargs)
+
+    def load_weights(self, filepath: str, skip_mismatch: bool = False, **kwargs: Any) -> None:
+        """Load weights saved by kerastorch or Keras; a failed load changes nothing."""
+        from ..saving import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)

@@ -1,0 +1,159 @@
+"""Sequential: a plain stack of layers, grown with `add` or `|`."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import torch
+from torch import nn
+
+from ..layers.input_layer import Input, InputLayer
+from ..layers.layer import Layer, build_device
+from ..layers.torch_module import as_layer
+from ..symbolic import SymbolicTensor
+from .model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers; `Sequential() | Dense(2) | Dense(3)` builds one.
+
+    With an input shape (a leading `kt.Input`, `input_shape=`, or a first layer given
+    `input_shape=`) every layer is built as it is added and has a symbolic `input`/`output`;
+    otherwise the first call builds the whole stack from the shape it sees. Layers are registered
+    as children "0", "1", ... so `state_dict()` keys do not depend on auto names.
+    """
+
+    def __init__(
+        self,
+        layers: Iterable[Any] | None = None,
+        name: str | None = None,
+        input_shape: tuple | int | None = None,
+        trainable: bool = True,
+        **kwargs: Any,
+    ):
+        super().__init__(name=name, trainable=trainable, input_shape=input_shape, **kwargs)
+        self._stack: list[Layer] = []
+        self._graph_input: SymbolicTensor | None = None
+        self._graph_outputs: list[Any] = []
+        if self._batch_input_shape is not None:
+            self._start_graph(Input(batch_shape=self._batch_input_shape))
+        for layer in layers or ():
+            self.add(layer)
+
+    # ------------------------------------------------------------------------------ building up
+
+    def add(self, layer: Any, rebuild: bool = True) -> None:
+        """Append a layer (any `nn.Module`, or a `kt.Input` to fix the input shape)."""
+        if isinstance(layer, (SymbolicTensor, InputLayer)):
+            tensor = layer if isinstance(layer, SymbolicTensor) else layer.output
+            if self._stack:
+                raise ValueError(
+                    f"Model {self.name!r}: an Input can only be the first thing added to a Sequential model, "
+                    f"but it already has {len(self._stack)} layers."
+                )
+            self._start_graph(tensor)
+            return
+        layer = as_layer(layer)
+        if any(existing.name == layer.name for existing in self._stack):
+            raise ValueError(
+                f"All layers added to a Sequential model should have unique names. Name {layer.name!r} is "
+                f"already the name of a layer in model {self.name!r}; pass name=... to tell them apart."
+            )
+        if not self._stack and self._graph_input is None and layer._batch_input_shape is not None:
+            self._start_graph(Input(batch_shape=layer._batch_input_shape))
+        if self._graph_input is not None:
+            previous = self._graph_outputs[-1] if self._graph_outputs else self._graph_input
+            self._graph_outputs.append(layer(previous))  # builds the layer; raises before any change
+        self.add_module(str(len(self._stack)), layer)
+        self._stack.append(layer)
+        nn.Module.train(layer, self.training)
+        self.built = self._graph_input is not None
+
+    def __or__(self, layer: Any) -> "Sequential":
+        """`model | layer` appends in place and returns the model."""
+        self.add(layer)
+        return self
+
+    def pop(self, rebuild: bool = True) -> Layer:
+        """Remove and return the last layer."""
+        if not self._stack:
+            raise ValueError(f"Model {self.name!r} has no layers to pop; add a layer first.")
+        layer = self._stack.pop()
+        del self._modules[str(len(self._stack))]
+        if self._graph_outputs:
+            output = self._graph_outputs.pop()
+            layer._inbound_nodes = [n for n in layer._inbound_nodes if n.outputs is not output]
+        return layer
+
+    def _start_graph(self, tensor: SymbolicTensor) -> None:
+        self._graph_input = tensor
+        self._graph_outputs = []
+        self.built = True
+
+    def build(self, input_shape: Any = None) -> None:
+        """Build every layer for inputs of `input_shape` (batch included, e.g. (None, 16))."""
+        self._build_graph(input_shape, None)
+
+    def _build_for(self, inputs: Any) -> None:
+        device = getattr(inputs, "device", torch.device("cpu"))
+        with build_device(device if device.type != "meta" else "cpu"):
+            self._build_graph(tuple(inputs.shape), getattr(inputs, "dtype", None))
+
+    def _build_graph(self, input_shape: Any, dtype: Any) -> None:
+        if input_shape is None:
+            raise ValueError(f"Model {self.name!r}: build() needs an input shape, for example (None, 16).")
+        layers = list(self._stack)
+        self._graph_input = Input(batch_shape=tuple(input_shape), dtype=dtype)
+        self._graph_outputs = []
+        for layer in layers:
+            previous = self._graph_outputs[-1] if self._graph_outputs else self._graph_input
+            self._graph_outputs.append(layer(previous))
+        self.built = True
+
+    # ----------------------------------------------------------------------------------- calling
+
+    def forward(self, inputs: Any, training: bool | None = None) -> Any:
+        if training is not None and training != self.training:
+            return self._forward_in_mode(inputs, training)
+        for layer in self._stack:
+            inputs = layer(inputs)
+        return inputs
+
+    def _forward_in_mode(self, inputs: Any, training: bool) -> Any:
+        previous = self.training
+        self.train(training)
+        try:
+            return self.forward(inputs)
+        finally:
+            self.train(previous)
+
+    # ----------------------------------------------------------------------------- graph access
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._stack)
+
+    @property
+    def inputs(self) -> list[SymbolicTensor]:
+        self._require_graph("inputs")
+        return [self._graph_input]
+
+    @property
+    def outputs(self) -> list[Any]:
+        self._require_graph("outputs")
+        return [self._graph_outputs[-1] if self._graph_outputs else self._graph_input]
+
+    @property
+    def input(self) -> SymbolicTensor:
+        return self.inputs[0]
+
+    @property
+    def output(self) -> Any:
+        return self.outputs[0]
+
+    def _require_graph(self, what: str) -> None:
+        if self._graph_input is None:
+            raise AttributeError(
+                f"Sequential model {self.name!r} has no {what} yet: it is not built. Give it an input "
+                "shape (kt.Input(shape) first, or input_shape=...) or call it on data."
+            )

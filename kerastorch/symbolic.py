@@ -1,0 +1,175 @@
+"""Symbolic tensors, graph nodes, and shape inference on the `meta` device.
+
+Calling a layer (or any module) on a `SymbolicTensor` builds it and then runs its real `forward`
+on meta tensors, with meta stand-ins for its parameters: the output shape comes from the module's
+own code, with no compute, no memory, and no hand-written `compute_output_shape`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable
+
+import torch
+
+from . import config
+
+# Placeholder sizes for unknown (None) dimensions; a second run tells them from real sizes.
+_PLACEHOLDERS = (83, 89)
+
+
+class SymbolicTensor:
+    """A shape and dtype flowing through a graph of layers, with the node that produced it."""
+
+    __slots__ = ("shape", "dtype", "node", "index", "name")
+
+    def __init__(self, shape, dtype=None, node: "Node | None" = None, index: int = 0, name: str | None = None):
+        self.shape = tuple(None if s is None else int(s) for s in shape)
+        self.dtype = config.standardize_dtype(dtype)
+        self.node = node
+        self.index = index
+        self.name = name
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __len__(self) -> int:
+        if self.shape and self.shape[0] is not None:
+            return self.shape[0]
+        raise TypeError("A symbolic tensor with an unknown batch size has no len().")
+
+    def __repr__(self) -> str:
+        return (
+            f"<SymbolicTensor shape={self.shape}, dtype={config.dtype_name(self.dtype)}, "
+            f"name={self.name}>"
+        )
+
+    def __or__(self, layer: Callable) -> Any:
+        return layer(self)
+
+
+class Node:
+    """One call of a layer on symbolic inputs: what went in, what came out."""
+
+    def __init__(self, layer, args: tuple, kwargs: dict, outputs: Any):
+        self.layer = layer
+        self.args = args
+        self.kwargs = kwargs
+        self.input_tensors = [t for t in flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
+        self.outputs = outputs
+        for index, tensor in enumerate(flatten(outputs)):
+            if isinstance(tensor, SymbolicTensor):
+                tensor.node, tensor.index = self, index
+                tensor.name = tensor.name or (layer.name if index == 0 else f"{layer.name}_{index}")
+
+    @property
+    def parent_nodes(self) -> list["Node"]:
+        return [t.node for t in self.input_tensors if t.node is not None]
+
+    @property
+    def is_input(self) -> bool:
+        return not self.input_tensors
+
+
+def flatten(structure: Any) -> list[Any]:
+    """Leaves of nested lists/tuples/dicts, in order."""
+    if isinstance(structure, (list, tuple)):
+        return list(itertools.chain.from_iterable(flatten(s) for s in structure))
+    if isinstance(structure, dict):
+        return list(itertools.chain.from_iterable(flatten(v) for v in structure.values()))
+    return [structure]
+
+
+def map_structure(fn: Callable, structure: Any) -> Any:
+    """Apply `fn` to every leaf, keeping lists, tuples (named too) and dicts."""
+    if isinstance(structure, list):
+        return [map_structure(fn, s) for s in structure]
+    if isinstance(structure, tuple):
+        items = [map_structure(fn, s) for s in structure]
+        return type(structure)(*items) if hasattr(structure, "_fields") else tuple(items)
+    if isinstance(structure, dict):
+        return {k: map_structure(fn, v) for k, v in structure.items()}
+    return fn(structure)
+
+
+def call_symbolic(layer, args: tuple, kwargs: dict) -> Any:
+    """`layer(*args)` on symbolic inputs: build the layer, infer its outputs, record the node."""
+    inputs = args[0] if args else kwargs.get("inputs")
+    if not layer.built:
+        layer._build_for(inputs)
+    spec = getattr(layer, "input_spec", None)
+    if spec is not None and isinstance(inputs, SymbolicTensor):
+        spec.check(layer, inputs)
+    outputs = infer_outputs(layer, args, kwargs)
+    node = Node(layer, args, kwargs, outputs)
+    if hasattr(layer, "_inbound_nodes"):
+        layer._inbound_nodes.append(node)
+    return outputs
+
+
+def infer_outputs(module: torch.nn.Module, args: tuple, kwargs: dict) -> Any:
+    """Output structure of `module(*args, **kwargs)` as SymbolicTensors, computed on `meta`."""
+    has_unknown = any(
+        None in t.shape for t in flatten((args, kwargs)) if isinstance(t, SymbolicTensor)
+    )
+    first = _run(module, args, kwargs, _PLACEHOLDERS[0])
+    needs_second = has_unknown and any(
+        _PLACEHOLDERS[0] in t.shape for t in flatten(first) if isinstance(t, torch.Tensor)
+    )
+    second = _run(module, args, kwargs, _PLACEHOLDERS[1]) if needs_second else first
+    return _to_symbolic(first, second)
+
+
+def _to_symbolic(first: Any, second: Any) -> Any:
+    """Dimensions that changed with the placeholder are unknown (None); the rest are fixed."""
+    if isinstance(first, torch.Tensor):
+        return SymbolicTensor([None if a != b else a for a, b in zip(first.shape, second.shape)], first.dtype)
+    if isinstance(first, (list, tuple)):
+        items = [_to_symbolic(a, b) for a, b in zip(first, second)]
+        return type(first)(*items) if hasattr(first, "_fields") else type(first)(items)
+    if isinstance(first, dict):
+        return {k: _to_symbolic(first[k], second[k]) for k in first}
+    return first
+
+
+def _run(module: torch.nn.Module, args: tuple, kwargs: dict, placeholder: int) -> Any:
+    """Run the module's forward on meta tensors; fall back to small real tensors if meta fails."""
+
+    def on(device):
+        def make(leaf):
+            if isinstance(leaf, SymbolicTensor):
+                shape = [placeholder if s is None else s for s in leaf.shape]
+                return torch.zeros(shape, dtype=leaf.dtype, device=device)
+            return leaf
+
+        return map_structure(make, args), map_structure(make, kwargs)
+
+    meta_args, meta_kwargs = on("meta")
+    state = {
+        name: torch.empty_like(tensor, device="meta")
+        for name, tensor in itertools.chain(
+            module.named_parameters(remove_duplicate=False), module.named_buffers(remove_duplicate=False)
+        )
+    }
+    try:
+        with torch.no_grad():
+            return torch.func.functional_call(module, state, tuple(meta_args), meta_kwargs, strict=False)
+    except ValueError:
+        raise  # a layer's own shape check: already a clear message
+    except Exception as meta_error:  # an op without a meta kernel: try real (small) tensors
+        device = next(itertools.chain(module.parameters(), module.buffers()), torch.empty(0)).device
+        real_args, real_kwargs = on(device)
+        try:
+            with torch.no_grad():
+                output = module(*real_args, **real_kwargs)
+        except ValueError:
+            raise
+        except Exception as error:
+            shapes = [t.shape for t in flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
+            name = getattr(module, "name", type(module).__name__)
+            raise ValueError(
+                f"Layer {name!r} ({type(module).__name__}) cannot be called on inputs of shape "
+                f"{shapes[0] if len(shapes) == 1 else shapes}: {error}"
+            ) from meta_error
+        return output

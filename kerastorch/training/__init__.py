@@ -1,0 +1,1 @@
+"""Built-in training: compile / fit / evaluate / predict."""
