@@ -82,24 +82,20 @@ def print_summary(
         show_trainable = any(isinstance(w, torch.nn.Parameter) and not w.requires_grad for w in weights)
     show_connections = any(row.connected_to for row in rows)
 
-    headers = ["Layer (type)", "Output Shape", "Param #"]
-    if show_connections:
-        headers.append("Connected to")
+    headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if show_connections else [])
     line_length = line_length or (110 if show_connections else 78)
-    if show_trainable:
-        line_length += 11
-        headers.append("Trainable")
     if positions is None:
         positions = [0.3, 0.6, 0.7, 1.0] if show_connections else [0.45, 0.84, 1.0]
-        if show_trainable:
-            positions = [p * (line_length - 11) / line_length for p in positions] + [1.0]
-    widths = [int(round((b - a) * line_length)) - 3 for a, b in zip([0.0] + positions[:-1], positions)]
+    # Each column costs 3 characters of borders and padding; Trainable is a fixed 9-wide column.
+    room = line_length - 3 * len(headers) - 1 - (12 if show_trainable else 0)
+    widths = [max(4, int(round((b - a) * room))) for a, b in zip([0.0] + list(positions[:-1]), positions)]
 
     table = rich.table.Table(box=rich.box.HEAVY_HEAD, show_lines=True, show_header=True)
-    for index, (header, width) in enumerate(zip(headers, widths)):
-        justify = "right" if header == "Param #" else ("center" if header == "Trainable" else "left")
-        table.add_column(header, width=max(width, 4), justify=justify, no_wrap=header != "Layer (type)"
-                         and header != "Connected to", overflow="ellipsis" if header != "Layer (type)" else "fold")
+    for header, width in zip(headers, widths):
+        table.add_column(header, width=width, justify="right" if header == "Param #" else "left", overflow="fold")
+    if show_trainable:
+        headers.append("Trainable")
+        table.add_column("Trainable", width=9, justify="center")
     for row in rows:
         name = ("   " * row.depth + "└ " if row.depth else "") + layer_label(row.layer)
         cells = [name, row.output_shape, "-" if row.params is None else f"{row.params:,}"]

@@ -142,17 +142,20 @@ class Layer(nn.Module):
         """Create the layer's weights for `input_shape`; the default layer has none."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.built and args and isinstance(args[0], torch.Tensor):  # the hot path: one test, one check
+            if self.input_spec is not None:
+                self.input_spec.check(self, args[0])
+            return nn.Module.__call__(self, *args, **kwargs)
         inputs = args[0] if args else kwargs.get("inputs")
-        leaf = first_tensor(inputs)
-        if not isinstance(leaf, torch.Tensor) and _is_symbolic(leaf):
+        if _is_symbolic(first_tensor(inputs)):
             from ..symbolic import call_symbolic
 
             return call_symbolic(self, args, kwargs)
         if not self.built:
             self._build_for(inputs)
-        if self.input_spec is not None:
+        if self.input_spec is not None and isinstance(inputs, torch.Tensor):
             self.input_spec.check(self, inputs)
-        return super().__call__(*args, **kwargs)
+        return nn.Module.__call__(self, *args, **kwargs)
 
     def _build_for(self, inputs: Any) -> None:
         """Build from real or symbolic inputs, on the device of real ones."""
