@@ -42,5 +42,6 @@ def as_layer(value: Any) -> Layer:
     if isinstance(value, nn.Module):
         return TorchModuleWrapper(value)
     raise TypeError(
-        f"Expected a kerastorch layer or a torch.nn.Module, received {type(value).__name__} ({value!r})."
+        f"Expected a kerastorch layer or a torch.nn.Module, received {type(value).__name__} ({value!r}); "
+        "wrap a plain function in kt.layers.Lambda."
     )
