@@ -1,13 +1,10 @@
 """Saving and loading: Keras `.keras` / `.weights.h5`, safetensors and torch state dicts."""
 
+from .model_file import load_model, model_from_config, model_from_json, model_to_json, save_model
+from .serialization import deserialize_keras_object, register_keras_serializable, serialize_keras_object
+from .weights import load_weights, save_weights
 
-def save_model(model, filepath, overwrite=True, **kwargs):
-    raise NotImplementedError("model.save() is not available yet.")
-
-
-def save_weights(model, filepath, overwrite=True, **kwargs):
-    raise NotImplementedError("model.save_weights() is not available yet.")
-
-
-def load_weights(model, filepath, skip_mismatch=False, **kwargs):
-    raise NotImplementedError("model.load_weights() is not available yet.")
+__all__ = [
+    "deserialize_keras_object", "load_model", "load_weights", "model_from_config", "model_from_json",
+    "model_to_json", "register_keras_serializable", "save_model", "save_weights", "serialize_keras_object",
+]

@@ -1,0 +1,134 @@
+"""File plumbing shared by every format: atomic writes and clear errors for unreadable files.
+
+A save writes a temporary file next to the target and renames it into place only once it is
+complete and flushed, so a crash (or a kill) mid-save leaves the old file or the new one, never a
+broken one. Nothing here ever unpickles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import zipfile
+from typing import Iterator
+
+# An archive entry may expand at most this many times (beyond 1 GiB) before it is refused as a bomb.
+_MAX_EXPANSION = 1000
+_BOMB_FLOOR_BYTES = 1 << 30
+
+
+def path_string(filepath) -> str:
+    """`str` or `os.PathLike` to a string path; anything else is a TypeError."""
+    if isinstance(filepath, (str, os.PathLike)):
+        return os.fspath(filepath)
+    raise TypeError(f"Expected a file path (str or os.PathLike), received {type(filepath).__name__}: {filepath!r}.")
+
+
+@contextlib.contextmanager
+def atomic_write(filepath: str, overwrite: bool = True) -> Iterator[str]:
+    """Yield a temporary path in the target's folder; on success, fsync it and rename it onto `filepath`.
+
+    On any error (or KeyboardInterrupt) the temporary file is removed and the target is untouched.
+    """
+    filepath = os.path.abspath(path_string(filepath))
+    folder = os.path.dirname(filepath)
+    if os.path.isdir(filepath):
+        raise ValueError(f"Cannot save to {filepath!r}: it is a directory; pass a file path instead.")
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"Cannot save to {filepath!r}: folder {folder!r} does not exist; create it first.")
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"File {filepath!r} already exists; pass overwrite=True to replace it.")
+    mode = _target_mode(filepath)
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(filepath)}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield temp
+        with open(temp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, filepath)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    _fsync_folder(folder)
+
+
+def _target_mode(filepath: str) -> int:
+    # Keep an existing file's permissions; new files get the usual umask-filtered 0o666
+    # (mkstemp's private 0o600 would otherwise leak into the final file).
+    try:
+        return os.stat(filepath).st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the rename itself durable where the platform allows it."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def require_file(filepath: str) -> str:
+    """The absolute path of an existing, non-empty regular file, else a clear error."""
+    filepath = path_string(filepath)
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"File {filepath!r} does not exist; check the path.")
+    if not os.path.isfile(filepath):
+        raise ValueError(f"{filepath!r} is not a file; pass the path of a saved weights or model file.")
+    if os.path.getsize(filepath) == 0:
+        raise ValueError(f"File {filepath!r} is empty (0 bytes): the save that wrote it did not finish; re-save it.")
+    return filepath
+
+
+def corrupt_file_error(filepath: str, kind: str, error: BaseException) -> ValueError:
+    """The one error every reader raises for a file it cannot parse."""
+    return ValueError(
+        f"File {filepath!r} is not a readable {kind}: it is truncated, corrupt or of another format "
+        f"({type(error).__name__}: {error}); re-save or re-download it."
+    )
+
+
+def read_zip_members(filepath: str, wanted: tuple[str, ...], kind: str = "Keras model archive") -> dict[str, bytes]:
+    """Read the named members of a zip archive into memory, refusing unsafe entry names.
+
+    Nothing is extracted to disk, so entry names cannot write anywhere; archives that contain
+    absolute paths or `..` components are still refused outright, as a sign of a crafted file.
+    """
+    try:
+        with zipfile.ZipFile(filepath, "r") as archive:
+            names = archive.namelist()
+            unsafe = [n for n in names if _unsafe_member(n)]
+            if unsafe:
+                raise ValueError(
+                    f"File {filepath!r} contains archive entries with unsafe paths {unsafe}: refusing to read it; "
+                    "only load archives from sources you trust."
+                )
+            members = {}
+            for name in wanted:
+                if name in names:
+                    info = archive.getinfo(name)
+                    if info.file_size > _BOMB_FLOOR_BYTES and info.file_size > _MAX_EXPANSION * max(info.compress_size, 1):
+                        raise ValueError(
+                            f"File {filepath!r}: entry {name!r} expands {info.compress_size} bytes to {info.file_size}; "
+                            "refusing a possible zip bomb."
+                        )
+                    members[name] = archive.read(name)
+            return members
+    except ValueError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as error:
+        raise corrupt_file_error(filepath, kind, error) from error
+
+
+def _unsafe_member(name: str) -> bool:
+    normalized = name.replace("\\", "/")
+    parts = normalized.split("/")
+    return normalized.startswith("/") or ".." in parts or (len(parts[0]) == 2 and parts[0][1] == ":")

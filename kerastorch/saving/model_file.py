@@ -1,0 +1,108 @@
+"""Keras 3's `.keras` model files: a zip of `config.json`, `metadata.json` and `model.weights.h5`.
+
+Saving writes the archive atomically; loading reads the three members into memory (nothing is
+extracted), checks the whole config before building anything, rebuilds the model from it and
+loads the weights with the same all-or-nothing check as `load_weights`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import zipfile
+from typing import Any
+
+from torch import nn
+
+from . import keras_h5
+from .compile_state import compile_from_config
+from .files import atomic_write, corrupt_file_error, path_string, read_zip_members, require_file
+from .serialization import deserialize_keras_object, serialize_keras_object
+from .weights import apply_plan, plan_h5
+
+CONFIG_FILE = "config.json"
+METADATA_FILE = "metadata.json"
+WEIGHTS_FILE = "model.weights.h5"
+# The Keras file format version this writer follows; Keras itself only records, never checks, it.
+KERAS_FORMAT_VERSION = "3.0.0"
+
+
+def save_model(model: nn.Module, filepath, overwrite: bool = True, **kwargs: Any) -> None:
+    """Write `model` as a Keras 3 `.keras` archive (architecture, compile state and weights)."""
+    zipped = kwargs.pop("zipped", True)
+    if kwargs:
+        raise TypeError(f"save_model got unexpected keyword arguments {sorted(kwargs)}.")
+    if zipped is not True:
+        raise ValueError("kerastorch writes zipped `.keras` files only; leave zipped=True.")
+    filepath = path_string(filepath)
+    if not filepath.endswith(".keras"):
+        raise ValueError(
+            f"Model files must end in `.keras`, received {filepath!r}; use model.save_weights() for "
+            "`.weights.h5`, `.safetensors` or `.pt` files."
+        )
+    if not getattr(model, "built", False):
+        raise ValueError(
+            f"Model {getattr(model, 'name', '?')!r} is not built, so it cannot be saved; build it first "
+            "(call it on data or give it an input shape)."
+        )
+    from .. import __version__
+
+    config = json.dumps(serialize_keras_object(model))  # fails early, before touching the file
+    metadata = json.dumps({
+        "keras_version": KERAS_FORMAT_VERSION,
+        "kerastorch_version": __version__,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+    })
+    weights = io.BytesIO()
+    keras_h5.write_h5(model, weights)
+    with atomic_write(filepath, overwrite) as temp:
+        with zipfile.ZipFile(temp, "w") as archive:
+            archive.writestr(METADATA_FILE, metadata)
+            archive.writestr(CONFIG_FILE, config)
+            archive.writestr(WEIGHTS_FILE, weights.getvalue())
+
+
+def load_model(filepath, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True) -> nn.Module:
+    """Rebuild a model from a `.keras` file written by kerastorch or Keras 3."""
+    filepath = require_file(path_string(filepath))
+    if not filepath.endswith(".keras"):
+        hint = (" It looks like a weights file: build the model in code and call model.load_weights()."
+                if filepath.endswith((".h5", ".safetensors", ".pt", ".pth")) else "")
+        raise ValueError(f"load_model reads Keras 3 `.keras` files, received {filepath!r}.{hint}")
+    if not zipfile.is_zipfile(filepath):
+        raise corrupt_file_error(filepath, "Keras `.keras` archive", ValueError("not a zip archive"))
+    members = read_zip_members(filepath, (CONFIG_FILE, WEIGHTS_FILE))
+    if CONFIG_FILE not in members:
+        raise ValueError(f"File {filepath!r} is a zip archive without `{CONFIG_FILE}`, so not a Keras `.keras` file.")
+    try:
+        config = json.loads(members[CONFIG_FILE])
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise corrupt_file_error(filepath, "Keras `.keras` archive (config.json)", error) from error
+    model = model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
+    if WEIGHTS_FILE in members:
+        groups = keras_h5.read_h5(io.BytesIO(members[WEIGHTS_FILE]), filepath)
+        apply_plan(model, plan_h5(model, groups), filepath, skip_mismatch=False)
+    compile_config = config.get("compile_config") if isinstance(config, dict) else None
+    if compile and compile_config and hasattr(model, "compile"):
+        compile_from_config(model, compile_config, custom_objects)
+    return model
+
+
+def model_from_config(config: dict, custom_objects: dict | None = None, safe_mode: bool = True) -> nn.Module:
+    """A layer or model from its Keras-format config."""
+    return deserialize_keras_object(config, custom_objects=custom_objects, safe_mode=safe_mode)
+
+
+def model_to_json(model: nn.Module, **kwargs: Any) -> str:
+    """The model's Keras-format config as a JSON string (`model.to_json()`)."""
+    return json.dumps(serialize_keras_object(model), **kwargs)
+
+
+def model_from_json(json_string: str, custom_objects: dict | None = None, safe_mode: bool = True) -> nn.Module:
+    """A model (with fresh weights) from `model.to_json()` output, kerastorch's or Keras's."""
+    try:
+        config = json.loads(json_string)
+    except (TypeError, json.JSONDecodeError) as error:
+        raise ValueError(f"model_from_json expected a JSON string from model.to_json(), which failed to parse: {error}.") from error
+    return model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)

@@ -1,0 +1,603 @@
+"""Keras 3's JSON config format for layers and models, written and read by kerastorch.
+
+Each layer is `{"module": "keras.layers", "class_name": "Dense", "config": {...},
+"registered_name": None, "build_config": {...}}` with Keras's argument names; initializers and
+dtypes are nested objects in the same shape, activations are names. The `Layer` base already
+records constructor arguments in `get_config()`; this module only converts values to and from
+Keras's spelling, so configs are exchangeable with Keras 3 both ways.
+
+Reading a config never imports modules named in it and never runs code: classes come from
+kerastorch itself or from `custom_objects`, and a `Lambda` holding Python bytecode is refused
+unless `safe_mode=False`, as in Keras.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import functools
+import inspect
+import marshal
+import types
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import activations, config as kt_config, initializers
+from ..layers.layer import Layer
+
+# Layer-base arguments that a config never needs (the input shape lives in an InputLayer entry).
+_DROPPED_ARGUMENTS = {"input_shape", "batch_size", "input_dim", "batch_input_shape", "input_length"}
+# Keras-only arguments that are safe to ignore when they hold their neutral value.
+_NEUTRAL = (None, False, [], {}, ())
+
+
+_REGISTERED: dict[str, type] = {}  # "package>Name" -> class, filled by register_keras_serializable
+
+
+def register_keras_serializable(package: str = "Custom", name: str | None = None) -> Callable[[type], type]:
+    """Class decorator: configs name the class `package>Name`, and loading finds it without custom_objects."""
+
+    def register(cls: type) -> type:
+        key = f"{package}>{name or cls.__name__}"
+        if key in _REGISTERED and _REGISTERED[key] is not cls:
+            raise ValueError(f"{key!r} is already registered to {_REGISTERED[key]!r}; pick another package or name.")
+        _REGISTERED[key] = cls
+        cls._registered_name = key
+        return cls
+
+    return register
+
+
+def registered_name(cls: type) -> str:
+    """The name a custom class is stored under: its registered `package>Name`, else its class name."""
+    key = cls.__dict__.get("_registered_name")
+    return key if key is not None else cls.__name__
+
+
+def _is_builtin(cls: type) -> bool:
+    return cls.__module__.startswith("kerastorch.")
+
+
+# =========================================================================== kerastorch -> Keras
+
+def serialize_keras_object(obj: Any) -> Any:
+    """A JSON-ready Keras-format description of a layer, model, initializer or plain value."""
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return [serialize_keras_object(item) for item in obj]
+    if isinstance(obj, dict):
+        return {str(key): serialize_keras_object(value) for key, value in obj.items()}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, torch.dtype):
+        return kt_config.dtype_name(obj)
+    if isinstance(obj, nn.Module):
+        return serialize_layer(obj)
+    if isinstance(obj, initializers.Initializer):
+        return serialize_initializer(obj)
+    if isinstance(obj, types.FunctionType) or (callable(obj) and not hasattr(obj, "get_config")):
+        return serialize_function(obj)
+    if hasattr(obj, "get_config"):
+        cls = type(obj)
+        return {"module": cls.__module__, "class_name": cls.__name__,
+                "config": serialize_keras_object(obj.get_config()), "registered_name": cls.__name__}
+    raise TypeError(f"Cannot serialize {obj!r} ({type(obj).__name__}) to a Keras config: it has no get_config().")
+
+
+def serialize_initializer(value: Any) -> Any:
+    if value is None:
+        return None
+    initializer = initializers.get(value)
+    if not isinstance(initializer, initializers.Initializer):
+        return serialize_function(initializer)
+    cls = type(initializer)
+    builtin = _is_builtin(cls)
+    return {
+        "module": "keras.initializers" if builtin else cls.__module__,
+        "class_name": cls.__name__,
+        "config": serialize_keras_object(initializer.get_config()),
+        "registered_name": None if builtin else cls.__name__,
+    }
+
+
+def serialize_activation(value: Any) -> Any:
+    if value is None:
+        return "linear"
+    if isinstance(value, str):
+        return value
+    name = activations.serialize(value)
+    return name if isinstance(name, str) else serialize_function(value)
+
+
+def serialize_function(fn: Callable) -> Any:
+    """A named function by reference (resolved from `custom_objects` on load), a lambda as bytecode."""
+    name = getattr(fn, "__name__", None)
+    if isinstance(fn, types.FunctionType) and name == "<lambda>":
+        return {
+            "class_name": "__lambda__",
+            "config": {
+                "code": base64.encodebytes(marshal.dumps(fn.__code__)).decode("ascii"),
+                "defaults": serialize_keras_object(fn.__defaults__),
+                "closure": serialize_keras_object(tuple(c.cell_contents for c in fn.__closure__))
+                if fn.__closure__ else None,
+            },
+        }
+    if name is None:
+        raise TypeError(f"Cannot serialize {fn!r} to a Keras config: it is neither a named function nor a layer.")
+    return {"module": getattr(fn, "__module__", None), "class_name": "function", "config": name, "registered_name": name}
+
+
+def dtype_policy(dtype: Any) -> dict[str, Any]:
+    name = kt_config.dtype_name(kt_config.standardize_dtype(dtype)) if not isinstance(dtype, str) else dtype
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name}, "registered_name": None}
+
+
+def layer_config(layer: Layer) -> dict[str, Any]:
+    """`layer.get_config()` with values in Keras's spelling."""
+    from ..layers.core import Lambda
+    from ..layers.input_layer import InputLayer
+
+    own = _own_arguments(type(layer))
+    result = {}
+    for key, value in layer.get_config().items():
+        if key in _DROPPED_ARGUMENTS and key not in own:
+            continue
+        if key not in ("name", "trainable", "dtype") and _is_plain(layer.__dict__.get(key, _MISSING)):
+            value = layer.__dict__[key]  # the normalized value, as Keras writes it: kernel_size=3 -> (3, 3)
+        if key == "dtype" and not isinstance(layer, InputLayer):
+            result[key] = dtype_policy(value)
+        elif key.endswith("_initializer"):
+            result[key] = serialize_initializer(value)
+        elif key == "activation" or key.endswith("_activation"):
+            result[key] = serialize_activation(value)
+        elif key == "function" and isinstance(layer, Lambda):
+            result[key] = serialize_function(value)
+        else:
+            result[key] = serialize_keras_object(value)
+    if isinstance(layer, InputLayer):
+        result.update(sparse=False, ragged=False, optional=False)  # Keras's InputLayer flags, never set here
+    return result
+
+
+_MISSING = object()
+
+
+def _is_plain(value: Any) -> bool:
+    """JSON-like values (numbers, strings, None and lists/tuples of them)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    return isinstance(value, (list, tuple)) and all(_is_plain(v) for v in value)
+
+
+def _own_arguments(cls: type) -> set[str]:
+    """Arguments declared by the layer's own classes (not the Layer base): Embedding's `input_dim`."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is Layer or not issubclass(klass, Layer):
+            break
+        init = klass.__dict__.get("__init__")
+        if init is not None:
+            names |= set(inspect.signature(init).parameters)
+    return names
+
+
+def serialize_layer(layer: nn.Module) -> dict[str, Any]:
+    """The Keras-format entry for one layer or model (its graph included for models)."""
+    from ..layers.torch_module import TorchModuleWrapper
+    from ..models.functional import Functional
+    from ..models.sequential import Sequential
+
+    if isinstance(layer, TorchModuleWrapper) or not isinstance(layer, Layer):
+        name = getattr(layer, "name", type(layer).__name__)
+        raise ValueError(
+            f"Layer {name!r} wraps a plain torch module ({getattr(layer, 'layer_type', type(layer).__name__)}), "
+            "which has no Keras config, so the model cannot be saved as `.keras` or JSON; save its weights "
+            "with model.save_weights('model.safetensors') and rebuild the architecture in code."
+        )
+    cls = type(layer)
+    if isinstance(layer, Sequential):
+        entry = {"module": "keras", "class_name": "Sequential", "config": sequential_config(layer),
+                 "registered_name": None}
+        if layer.built and layer._graph_input is not None:
+            entry["build_config"] = {"input_shape": list(layer._graph_input.shape)}
+    elif isinstance(layer, Functional) and cls is Functional:
+        entry = {"module": "keras.src.models.functional", "class_name": "Functional",
+                 "config": functional_config(layer), "registered_name": "Functional",
+                 "build_config": {"input_shape": None}}
+    else:
+        builtin = _is_builtin(cls)
+        entry = {"module": "keras.layers" if builtin else cls.__module__, "class_name": cls.__name__,
+                 "config": layer_config(layer), "registered_name": None if builtin else registered_name(cls)}
+        shape = _build_input_shape(layer)
+        if shape is not None:
+            entry["build_config"] = {"input_shape": shape}
+    if getattr(layer, "compiled", False):
+        from .compile_state import get_compile_config
+
+        compile_config = get_compile_config(layer)
+        if compile_config is not None:
+            entry["compile_config"] = compile_config
+    return entry
+
+
+def _build_input_shape(layer: Layer) -> Any:
+    from ..layers.input_layer import InputLayer
+
+    if isinstance(layer, InputLayer) or not layer.built:
+        return None
+    if layer._inbound_nodes and layer._inbound_nodes[0].input_tensors:
+        shapes = [list(t.shape) for t in layer._inbound_nodes[0].input_tensors]
+    else:  # built eagerly, outside any graph (a subclassed model): the shape its first call saw
+        seen = getattr(layer, "_build_shapes", None)
+        if seen is None:
+            return None
+        many = isinstance(seen, list) and all(isinstance(s, (tuple, list)) for s in seen)
+        shapes = [[None, *s[1:]] for s in (seen if many else [seen])]
+    return shapes[0] if len(shapes) == 1 else shapes
+
+
+def sequential_config(model) -> dict[str, Any]:
+    layers = []
+    if model._graph_input is not None and model._graph_input.node is not None:
+        layers.append(serialize_layer(model._graph_input.node.layer))
+    layers += [serialize_layer(layer) for layer in model.layers]
+    result = {"name": model.name, "trainable": model.trainable, "dtype": dtype_policy(model.dtype), "layers": layers}
+    if model._graph_input is not None:
+        result["build_input_shape"] = list(model._graph_input.shape)
+    return result
+
+
+def functional_config(model) -> dict[str, Any]:
+    """Keras's functional config: each layer with its calls (`inbound_nodes`), plus the model's ends."""
+    from ..symbolic import SymbolicTensor, map_structure
+
+    in_graph = {id(node) for node in model._graph_nodes()}
+
+    def node_index(node) -> int:
+        return [n for n in node.layer._inbound_nodes if id(n) in in_graph].index(node)
+
+    def history(tensor: SymbolicTensor) -> list:
+        return [tensor.node.layer.name, node_index(tensor.node), tensor.index]
+
+    def argument(leaf: Any) -> Any:
+        if isinstance(leaf, SymbolicTensor):
+            return {"class_name": "__keras_tensor__", "config": {
+                "shape": list(leaf.shape), "dtype": kt_config.dtype_name(leaf.dtype), "keras_history": history(leaf)}}
+        return serialize_keras_object(leaf)
+
+    layers = []
+    for layer in model.layers:
+        entry = serialize_layer(layer)
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = [
+            {"args": map_structure(argument, list(node.args)), "kwargs": map_structure(argument, dict(node.kwargs))}
+            for node in layer._inbound_nodes if id(node) in in_graph and not node.is_input
+        ]
+        layers.append(entry)
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": layers,
+        "input_layers": map_structure(history, model._inputs_struct),
+        "output_layers": map_structure(history, model._outputs_struct),
+    }
+
+
+# =========================================================================== Keras -> kerastorch
+
+@functools.lru_cache(maxsize=None)
+def builtin_classes() -> dict[str, type]:
+    """Every kerastorch layer and model class, by Keras class name."""
+    from .. import layers
+    from ..models.functional import Functional
+    from ..models.sequential import Sequential
+
+    table = {
+        name: value for name in dir(layers)
+        if isinstance(value := getattr(layers, name), type) and issubclass(value, Layer)
+    }
+    table.update(Sequential=Sequential, Functional=Functional, Model=Functional)
+    return table
+
+
+def _resolve(entry: dict, custom_objects: dict | None) -> type | None:
+    custom_objects = custom_objects or {}
+    for key in (entry.get("registered_name"), entry.get("class_name")):
+        if key is not None and key in custom_objects:
+            return custom_objects[key]
+    if entry.get("registered_name") in _REGISTERED:
+        return _REGISTERED[entry["registered_name"]]
+    module = entry.get("module") or ""
+    if module == "keras" or module.startswith("keras.") or module.startswith("kerastorch"):
+        return builtin_classes().get(entry.get("class_name"))
+    return None
+
+
+def _layer_entries(entry: Any) -> list[dict]:
+    """This entry and every layer entry nested in it (the layers of Sequential/functional configs)."""
+    if not isinstance(entry, dict):
+        return []
+    config = entry.get("config")
+    children = config.get("layers", []) if isinstance(config, dict) else []
+    found = [entry]
+    for child in children if isinstance(children, list) else []:
+        found += _layer_entries(child)
+    return found
+
+
+def check_config(entry: Any, custom_objects: dict | None = None, safe_mode: bool = True) -> None:
+    """Refuse a config up front: unknown classes (all listed) and, in safe mode, Python bytecode."""
+    if not isinstance(entry, dict) or "class_name" not in entry or "config" not in entry:
+        raise ValueError(
+            "Expected a Keras layer/model config: a dict with 'class_name' and 'config' keys, received "
+            f"{type(entry).__name__}{' with keys ' + str(sorted(entry)) if isinstance(entry, dict) else ''}."
+        )
+    entries = _layer_entries(entry)
+    unknown = sorted({f"{e.get('class_name')} (module {e.get('module')!r})" for e in entries
+                      if _resolve(e, custom_objects) is None})
+    if unknown:
+        raise ValueError(
+            f"The config uses classes that kerastorch does not know: {', '.join(unknown)}; pass custom "
+            "classes as custom_objects={'Name': cls}."
+        )
+    if safe_mode:
+        lambdas = [e["config"].get("name", "?") for e in entries if _holds_bytecode(e.get("config"))]
+        if lambdas:
+            raise ValueError(
+                f"The config holds Python bytecode (Lambda layers {lambdas}), and loading it would run "
+                "arbitrary code, so it is refused; if you trust the file, pass safe_mode=False."
+            )
+
+
+def _holds_bytecode(value: Any) -> bool:
+    if isinstance(value, dict):
+        if value.get("class_name") == "__lambda__":
+            return True
+        return any(_holds_bytecode(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_bytecode(v) for v in value)
+    return False
+
+
+def deserialize_keras_object(entry: dict, custom_objects: dict | None = None, safe_mode: bool = True) -> Layer:
+    """Build a layer or model from its Keras-format config (checked as a whole first)."""
+    check_config(entry, custom_objects, safe_mode)
+    return _deserialize(entry, custom_objects, safe_mode)
+
+
+def _deserialize(entry: dict, custom_objects: dict | None, safe_mode: bool) -> Layer:
+    from ..models.functional import Functional
+    from ..models.sequential import Sequential
+
+    cls = _resolve(entry, custom_objects)
+    config = entry["config"]
+    if cls is Sequential or (isinstance(cls, type) and issubclass(cls, Sequential) and "layers" in config):
+        model = sequential_from_config(cls, config, custom_objects, safe_mode)
+    elif cls is Functional:
+        model = functional_from_config(config, custom_objects, safe_mode)
+    else:
+        arguments = layer_arguments(cls, config, custom_objects, safe_mode)
+        model = cls.from_config(arguments) if hasattr(cls, "from_config") else cls(**arguments)
+        shape = (entry.get("build_config") or {}).get("input_shape")
+        if isinstance(model, Layer) and not model.built and shape is not None and not isinstance(model, Sequential):
+            model.build(_shape_tuple(shape))
+            model.built = True
+    return model
+
+
+def _shape_tuple(shape: Any) -> Any:
+    if isinstance(shape, list) and shape and all(isinstance(s, list) for s in shape):
+        return [tuple(s) for s in shape]
+    return tuple(shape)
+
+
+def accepted_arguments(cls: type) -> set[str]:
+    """Keyword arguments `cls(...)` accepts, following `**kwargs` up to the Layer base."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        parameters = inspect.signature(init).parameters.values()
+        names |= {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if klass is Layer:
+            return (names | {"batch_input_shape", "autocast", "input_length"}) - {"self"}
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+            return names - {"self"}
+    return names - {"self"}
+
+
+def layer_arguments(cls: type, config: dict, custom_objects: dict | None, safe_mode: bool) -> dict[str, Any]:
+    """Constructor arguments for `cls` from a Keras config: values converted, Keras-only extras dropped."""
+    from ..layers.core import Lambda
+
+    arguments = {}
+    for key, value in config.items():
+        if key == "dtype":
+            value = _dtype_from(value)
+        elif key.endswith("_initializer") and isinstance(value, dict):
+            value = initializer_from(value, custom_objects)
+        elif (key == "activation" or key.endswith("_activation")) and isinstance(value, dict):
+            value = function_from(value, custom_objects, safe_mode)
+        elif key == "function" and issubclass(cls, Lambda):
+            value = function_from(value, custom_objects, safe_mode)
+        arguments[key] = value
+    if issubclass(cls, Layer):
+        accepted = accepted_arguments(cls)
+        unsupported = {k: v for k, v in arguments.items() if k not in accepted and v not in _NEUTRAL}
+        if unsupported:
+            raise ValueError(
+                f"The config of {cls.__name__} {config.get('name')!r} sets arguments kerastorch's {cls.__name__} "
+                f"does not support: {unsupported}; remove them from the config or use a custom layer."
+            )
+        arguments = {k: v for k, v in arguments.items() if k in accepted}
+    return arguments
+
+
+def _dtype_from(value: Any) -> Any:
+    if isinstance(value, dict):
+        return (value.get("config") or {}).get("name", kt_config.floatx())
+    return value
+
+
+def initializer_from(entry: dict, custom_objects: dict | None = None) -> Any:
+    class_name = entry.get("class_name")
+    cls = (custom_objects or {}).get(class_name) or initializers._BY_CLASS_NAME.get(class_name)
+    if cls is None:
+        raise ValueError(f"Unknown initializer class {class_name!r} in the config; pass it in custom_objects.")
+    config = dict(entry.get("config") or {})
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unsupported = {k: v for k, v in config.items() if k not in accepted and v not in _NEUTRAL}
+    if unsupported:
+        raise ValueError(f"Initializer {class_name} in the config sets unsupported arguments {unsupported}.")
+    return cls(**{k: v for k, v in config.items() if k in accepted})
+
+
+def function_from(entry: Any, custom_objects: dict | None, safe_mode: bool) -> Callable:
+    """A function from its config: a name, a reference (via custom_objects), or, if allowed, bytecode."""
+    if isinstance(entry, str):
+        return (custom_objects or {}).get(entry) or activations.get(entry)
+    if not isinstance(entry, dict):
+        raise ValueError(f"Expected a function config, received {entry!r}.")
+    if entry.get("class_name") == "__lambda__":
+        if safe_mode:
+            raise ValueError(
+                "The config holds a Python lambda as bytecode; loading it would run arbitrary code, so it is "
+                "refused. If you trust the file, pass safe_mode=False."
+            )
+        return _function_from_bytecode(entry["config"])
+    name = entry.get("registered_name") or entry.get("config")
+    custom = (custom_objects or {}).get(name) or (custom_objects or {}).get(entry.get("config"))
+    if custom is not None:
+        return custom
+    try:
+        return activations.get(entry.get("config"))
+    except ValueError:
+        raise ValueError(
+            f"The config refers to function {name!r} (module {entry.get('module')!r}), which kerastorch does not "
+            f"know; pass it as custom_objects={{{name!r}: fn}}."
+        ) from None
+
+
+def _function_from_bytecode(config: dict) -> Callable:
+    """Rebuild a lambda from Keras's base64 marshal format (only ever called with safe_mode=False)."""
+    try:
+        code = marshal.loads(base64.decodebytes(config["code"].encode("ascii")))
+    except (ValueError, EOFError, TypeError) as error:
+        raise ValueError(
+            "Cannot rebuild the Lambda function: its bytecode was written by another Python version or is "
+            f"corrupt ({error}); recreate the layer in code."
+        ) from error
+    defaults = tuple(config["defaults"]) if config.get("defaults") is not None else None
+    closure = tuple(types.CellType(v) for v in config["closure"]) if config.get("closure") else None
+    scope = {"__builtins__": builtins, "torch": torch}
+    return types.FunctionType(code, scope, code.co_name, defaults, closure)
+
+
+def sequential_from_config(cls: type, config: dict, custom_objects: dict | None, safe_mode: bool):
+    from ..layers.input_layer import Input, InputLayer
+
+    for entry in config.get("layers", []):
+        check_config(entry, custom_objects, safe_mode)
+    model = cls(name=config.get("name"))
+    for entry in config.get("layers", []):
+        if _resolve(entry, custom_objects) is InputLayer:
+            layer_config_ = entry["config"]
+            model.add(Input(batch_shape=tuple(layer_config_["batch_shape"]), dtype=layer_config_.get("dtype"),
+                            name=layer_config_.get("name")))
+        else:
+            model.add(_deserialize(entry, custom_objects, safe_mode))
+    shape = config.get("build_input_shape")
+    if not model.built and shape:
+        model.build(tuple(shape))
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+class _NotReady(Exception):
+    """A node whose input tensors are not created yet."""
+
+
+def _is_history(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
+            and isinstance(value[1], int) and isinstance(value[2], int))
+
+
+def functional_from_config(config: dict, custom_objects: dict | None, safe_mode: bool):
+    """Recreate the layers, then replay each recorded call on symbolic tensors, as Keras does."""
+    from ..models.functional import Functional
+    from ..symbolic import flatten
+
+    for entry in config.get("layers", []):
+        check_config(entry, custom_objects, safe_mode)
+    created: dict[str, Layer] = {}
+    outputs: dict[tuple[str, int], list] = {}
+    pending = []
+    for entry in config["layers"]:
+        name = entry.get("name") or entry["config"].get("name")
+        layer = _deserialize(entry, custom_objects, safe_mode)
+        created[name] = layer
+        if not entry.get("inbound_nodes") and hasattr(layer, "_input_tensor"):
+            outputs[(name, 0)] = [layer._input_tensor]
+        pending += [(name, index, node) for index, node in enumerate(entry.get("inbound_nodes") or [])]
+
+    def tensor_of(history: list) -> Any:
+        key = (history[0], history[1])
+        if key not in outputs:
+            raise _NotReady
+        return outputs[key][history[2]]
+
+    def resolve(leaf: Any) -> Any:
+        if isinstance(leaf, dict) and leaf.get("class_name") == "__keras_tensor__":
+            return tensor_of(leaf["config"]["keras_history"])
+        return leaf
+
+    def resolve_structure(value: Any) -> Any:
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            return resolve(value)
+        if isinstance(value, list):
+            return [resolve_structure(v) for v in value]
+        if isinstance(value, dict):
+            return {k: resolve_structure(v) for k, v in value.items()}
+        return value
+
+    while pending:
+        progressed = False
+        for item in list(pending):
+            name, index, node = item
+            if index > 0 and (name, index - 1) not in outputs:
+                continue
+            try:
+                args = resolve_structure(node.get("args", []))
+                kwargs = resolve_structure(node.get("kwargs", {}))
+            except _NotReady:
+                continue
+            kwargs = {k: v for k, v in kwargs.items() if not (k in ("mask", "training") and v is None)}
+            result = created[name](*args, **kwargs)
+            outputs[(name, index)] = flatten(result)
+            pending.remove(item)
+            progressed = True
+        if not progressed:
+            raise ValueError(
+                f"The functional config of model {config.get('name')!r} cannot be rebuilt: the calls of layers "
+                f"{sorted({p[0] for p in pending})} use tensors that no layer produces."
+            )
+
+    def ends(structure: Any) -> Any:
+        if _is_history(structure):
+            return tensor_of(structure)
+        if isinstance(structure, list):
+            return [ends(s) for s in structure]
+        if isinstance(structure, dict):
+            return {k: ends(v) for k, v in structure.items()}
+        raise ValueError(f"Unexpected input/output entry {structure!r} in a functional config.")
+
+    model = Functional(ends(config["input_layers"]), ends(config["output_layers"]), name=config.get("name"))
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model

@@ -1,0 +1,259 @@
+"""`save_weights` / `load_weights`: `.weights.h5` (Keras layout), `.safetensors` and `.pt`/`.pth`.
+
+Loading first reads the whole file and checks every tensor's name, shape and dtype against the
+model; only if all match (or `skip_mismatch=True`) is anything copied, so a failed load leaves the
+model exactly as it was. `.safetensors` and `.pt` hold the model's `state_dict()` (PyTorch layouts,
+loadable with `model.load_state_dict`); `.pt` files are read with `torch.load(weights_only=True)`.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from . import keras_h5
+from .files import atomic_write, corrupt_file_error, path_string, read_zip_members, require_file
+
+H5_SUFFIXES = (".weights.h5", ".h5", ".hdf5")
+TORCH_SUFFIXES = (".pt", ".pth")
+SUPPORTED = "`.weights.h5`, `.safetensors`, `.pt` or `.pth` (and `.keras` for loading)"
+
+
+@dataclass
+class LoadPlan:
+    """What a load would copy, and every reason it cannot (yet) be applied."""
+
+    copies: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+
+
+def _require_built(model: nn.Module, action: str) -> None:
+    if not getattr(model, "built", True):
+        name = getattr(model, "name", type(model).__name__)
+        raise ValueError(
+            f"Model {name!r} is not built, so it has no weights to {action}; build it first "
+            "(call it on data, call model.build(input_shape), or give it an input shape)."
+        )
+
+
+def weights_format(filepath: str, loading: bool) -> str:
+    lower = filepath.lower()
+    if lower.endswith(H5_SUFFIXES):
+        return "h5"
+    if lower.endswith(".safetensors"):
+        return "safetensors"
+    if lower.endswith(TORCH_SUFFIXES):
+        return "torch"
+    if loading and lower.endswith(".keras"):
+        return "keras"
+    raise ValueError(
+        f"Cannot tell the weights format of {filepath!r} from its name; use a file ending in {SUPPORTED}."
+    )
+
+
+# ----------------------------------------------------------------------------------------- save
+
+def save_weights(model: nn.Module, filepath, overwrite: bool = True, **kwargs) -> None:
+    """Write the model's weights atomically; the format follows the file suffix."""
+    if kwargs:
+        raise TypeError(f"save_weights got unexpected keyword arguments {sorted(kwargs)}.")
+    filepath = path_string(filepath)
+    kind = weights_format(filepath, loading=False)
+    if kind == "h5" and not filepath.lower().endswith(".weights.h5"):
+        raise ValueError(f"Keras weight files must end in `.weights.h5`, received {filepath!r}; rename the file.")
+    _require_built(model, "save")
+    with atomic_write(filepath, overwrite) as temp:
+        if kind == "h5":
+            keras_h5.write_h5(model, temp)
+        elif kind == "safetensors":
+            from safetensors.torch import save_file
+
+            save_file(_cpu_state(model), temp, metadata={"format": "pt", "library": "kerastorch"})
+        else:
+            torch.save(_cpu_state(model), temp)
+
+
+def unique_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """`state_dict` entries, each tensor once (a shared layer's weights under their first name)."""
+    seen: set[int] = set()
+    state = {}
+    for key, tensor in model.state_dict(keep_vars=True).items():
+        if tensor is None or id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        state[key] = tensor
+    return state
+
+
+def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {key: tensor.detach().cpu().contiguous() for key, tensor in unique_state(model).items()}
+
+
+# ----------------------------------------------------------------------------------------- load
+
+def load_weights(model: nn.Module, filepath, skip_mismatch: bool = False, by_name: bool = False, **kwargs) -> None:
+    """Load weights into `model`; checks everything first, so a failed load changes nothing.
+
+    `.weights.h5`/`.keras` are matched by position as Keras does (or by layer name with
+    `by_name=True`); `.safetensors`/`.pt` by `state_dict` key. `skip_mismatch=True` loads what
+    matches and warns about the rest.
+    """
+    if kwargs:
+        raise TypeError(f"load_weights got unexpected keyword arguments {sorted(kwargs)}.")
+    filepath = path_string(filepath)
+    kind = weights_format(filepath, loading=True)
+    require_file(filepath)
+    _require_built(model, "load")
+    if kind in ("h5", "keras"):
+        groups = read_keras_weights(filepath, kind)
+        plan = plan_h5(model, groups, by_name=by_name)
+    else:
+        if by_name:
+            raise ValueError(f"by_name applies to Keras `.weights.h5` files; {filepath!r} is matched by state_dict key already.")
+        plan = plan_state(model, read_state(filepath, kind))
+    apply_plan(model, plan, filepath, skip_mismatch)
+
+
+def read_keras_weights(filepath: str, kind: str) -> dict[str, keras_h5.StoredGroup]:
+    if kind == "keras":
+        members = read_zip_members(filepath, ("model.weights.h5",))
+        if "model.weights.h5" not in members:
+            raise ValueError(f"File {filepath!r} is a zip archive without `model.weights.h5`, so not a Keras `.keras` file.")
+        return keras_h5.read_h5(io.BytesIO(members["model.weights.h5"]), filepath)
+    return keras_h5.read_h5(filepath, filepath)
+
+
+def read_state(filepath: str, kind: str) -> dict[str, torch.Tensor]:
+    """A flat name -> tensor mapping from a `.safetensors` or `.pt` file, without unpickling objects."""
+    if kind == "safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(filepath, device="cpu")
+        except Exception as error:  # safetensors raises its own SafetensorError for malformed files
+            raise corrupt_file_error(filepath, "safetensors file", error) from error
+    try:
+        state = torch.load(filepath, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise ValueError(
+            f"File {filepath!r} holds Python objects other than tensors, which kerastorch refuses to unpickle; "
+            "save a plain state_dict (model.save_weights(path)) instead."
+        ) from error
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError) as error:
+        raise corrupt_file_error(filepath, "torch state_dict file", error) from error
+    if isinstance(state, Mapping) and not any(isinstance(v, torch.Tensor) for v in state.values()):
+        state = state.get("state_dict", state)
+    if not isinstance(state, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise ValueError(
+            f"File {filepath!r} does not hold a state_dict (a mapping of names to tensors), received "
+            f"{type(state).__name__}; save one with model.save_weights(path) or torch.save(model.state_dict(), path)."
+        )
+    return dict(state)
+
+
+def _describe(shape) -> str:
+    return str(tuple(int(s) for s in shape))
+
+
+def plan_h5(model: nn.Module, groups: dict[str, keras_h5.StoredGroup], by_name: bool = False) -> LoadPlan:
+    """Match every weight of `model` to the file's `vars` groups (by Keras path, or by layer name)."""
+    plan = LoadPlan()
+    slots = keras_h5.weight_slots(model)
+    if by_name:
+        by_label = {g.name: path for path, g in groups.items() if g.name is not None and g.arrays}
+        for slot in slots:
+            name = getattr(slot.owner, "name", None)
+            if slot.tensors and name in by_label:
+                _plan_slot(plan, slot, groups[by_label[name]])
+        return plan
+    matched: set[str] = set()
+    for slot in slots:
+        group = groups.get(slot.path)
+        if group is not None:
+            matched.add(slot.path)
+        if not slot.tensors and (group is None or not group.arrays):
+            continue
+        if group is None:
+            plan.mismatches.append(f"{slot.label}: {len(slot.tensors)} weights, missing from the file")
+            continue
+        _plan_slot(plan, slot, group)
+    graph_model = keras_h5._graph_layers(model) is not None
+    for path, group in groups.items():
+        if group.arrays and path not in matched and (path.startswith("layers/") or not graph_model) and not path.startswith("optimizer"):
+            plan.mismatches.append(f"{path} ({group.name!r}): {len(group.arrays)} weights in the file, no such layer in the model")
+    return plan
+
+
+def _plan_slot(plan: LoadPlan, slot: keras_h5.Slot, group: keras_h5.StoredGroup) -> None:
+    if len(group.arrays) != len(slot.tensors):
+        plan.mismatches.append(
+            f"{slot.label}: expected {len(slot.tensors)} weights, the file has {len(group.arrays)}"
+            + (f" (saved from layer {group.name!r})" if group.name else "")
+        )
+        return
+    staged, problems = [], []
+    for index, (target, layout, array) in enumerate(zip(slot.tensors, slot.layouts, group.arrays)):
+        value = array
+        keras_shape = tuple(target.permute(keras_h5._inverse(layout)).shape) if layout else tuple(target.shape)
+        if tuple(value.shape) != keras_shape:
+            problems.append(f"weight {index} expected shape {keras_shape}, the file has {_describe(value.shape)}")
+        elif value.dtype != target.dtype:
+            problems.append(f"weight {index} expected dtype {_dtype(target)}, the file has {_dtype(value)}")
+        else:
+            staged.append((target, value.permute(layout) if layout else value))
+    if problems:
+        plan.mismatches.append(f"{slot.label}: " + "; ".join(problems))
+    else:
+        plan.copies.extend(staged)
+
+
+def _dtype(tensor: torch.Tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")
+
+
+def plan_state(model: nn.Module, state: dict[str, torch.Tensor]) -> LoadPlan:
+    """Match a state_dict mapping against the model's own, key by key."""
+    plan = LoadPlan()
+    own = unique_state(model)
+    aliases = set(model.state_dict(keep_vars=True)) - set(own)
+    for key, target in own.items():
+        value = state.get(key)
+        if value is None:
+            plan.mismatches.append(f"{key}: missing from the file (expected shape {_describe(target.shape)})")
+        elif tuple(value.shape) != tuple(target.shape):
+            plan.mismatches.append(f"{key}: expected shape {_describe(target.shape)}, the file has {_describe(value.shape)}")
+        elif value.dtype != target.dtype:
+            plan.mismatches.append(f"{key}: expected dtype {_dtype(target)}, the file has {_dtype(value)}")
+        else:
+            plan.copies.append((target, value))
+    for key in state:
+        if key not in own and key not in aliases:
+            plan.mismatches.append(f"{key}: in the file, but the model has no such weight")
+    return plan
+
+
+def apply_plan(model: nn.Module, plan: LoadPlan, filepath: str, skip_mismatch: bool) -> None:
+    """Copy the planned tensors, or raise listing every mismatch (changing nothing)."""
+    if plan.mismatches:
+        name = getattr(model, "name", type(model).__name__)
+        listing = "\n  - ".join(plan.mismatches)
+        message = (
+            f"Weights in {filepath!r} do not match model {name!r} ({len(plan.mismatches)} mismatches):\n  - {listing}"
+        )
+        if not skip_mismatch:
+            raise ValueError(
+                message + "\nNothing was loaded. Build the same architecture that saved the file, or pass "
+                "skip_mismatch=True to load only the matching weights."
+            )
+        warnings.warn(message + "\nThese were skipped; everything else was loaded.", stacklevel=3)
+    with torch.no_grad():
+        for target, value in plan.copies:
+            target.copy_(value)
