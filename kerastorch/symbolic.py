@@ -17,6 +17,11 @@ from . import config
 # Placeholder sizes for unknown (None) dimensions; a second run tells them from real sizes.
 _PLACEHOLDERS = (83, 89)
 
+_HOW_TO_WRAP = (
+    "To use a plain torch.nn.Module or torch function in a graph, wrap it as a layer: "
+    "kt.layers.TorchModuleWrapper(module)(x), x | module, or kt.layers.Lambda(fn)(x)."
+)
+
 
 class SymbolicTensor:
     """A shape and dtype flowing through a graph of layers, with the node that produced it."""
@@ -45,8 +50,35 @@ class SymbolicTensor:
             f"name={self.name}>"
         )
 
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in SymbolicTensor.__slots__:  # copy/pickle probing, unset slots
+            raise AttributeError(name)
+        raise AttributeError(
+            f"Symbolic tensor {self.name!r} has no attribute {name!r}: it only carries a shape and dtype. "
+            f"{_HOW_TO_WRAP}"
+        )
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        # A torch function reached with a symbolic tensor: a plain module or function was called on it.
+        raise TypeError(f"{getattr(func, '__name__', func)}() received a symbolic tensor. {_HOW_TO_WRAP}")
+
     def __or__(self, layer: Callable) -> Any:
+        """`x | layer` is `layer(x)`; a plain `nn.Module` is wrapped as a layer first."""
+        if isinstance(layer, torch.nn.Module) and not hasattr(layer, "_inbound_nodes"):
+            layer = wrap_module(layer)
         return layer(self)
+
+
+def wrap_module(module: torch.nn.Module) -> Any:
+    """The layer that stands for a plain module in graphs; one per module, so reuse is sharing."""
+    wrapper = module.__dict__.get("_kerastorch_layer")
+    if wrapper is None:
+        from .layers.torch_module import as_layer
+
+        wrapper = as_layer(module)
+        object.__setattr__(module, "_kerastorch_layer", wrapper)  # not a submodule: no cycle in modules()
+    return wrapper
 
 
 class Node:
@@ -94,18 +126,64 @@ def map_structure(fn: Callable, structure: Any) -> Any:
 
 
 def call_symbolic(layer, args: tuple, kwargs: dict) -> Any:
-    """`layer(*args)` on symbolic inputs: build the layer, infer its outputs, record the node."""
+    """`layer(*args)` on symbolic inputs: build the layer, infer its outputs, record the node.
+
+    A call that fails (a wrong shape, a wrong number of inputs) leaves an unbuilt layer unbuilt,
+    without the weights its failed build may have created, and raises a ValueError naming the
+    layer and the shapes it received.
+    """
     inputs = args[0] if args else kwargs.get("inputs")
-    if not layer.built:
-        layer._build_for(inputs)
-    spec = getattr(layer, "input_spec", None)
-    if spec is not None and isinstance(inputs, SymbolicTensor):
-        spec.check(layer, inputs)
-    outputs = infer_outputs(layer, args, kwargs)
+    snapshot = None if layer.built else _snapshot(layer)
+    try:
+        if not layer.built:
+            layer._build_for(inputs)
+        spec = getattr(layer, "input_spec", None)
+        if spec is not None and isinstance(inputs, SymbolicTensor):
+            spec.check(layer, inputs)
+        outputs = infer_outputs(layer, args, kwargs)
+    except Exception as error:
+        if snapshot is not None:
+            _restore(layer, snapshot)
+        if isinstance(error, ValueError):
+            raise
+        raise ValueError(_call_error(layer, args, kwargs, error)) from error
     node = Node(layer, args, kwargs, outputs)
     if hasattr(layer, "_inbound_nodes"):
         layer._inbound_nodes.append(node)
     return outputs
+
+
+def _call_error(module: torch.nn.Module, args: tuple, kwargs: dict, error: Exception) -> str:
+    shapes = [t.shape for t in flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
+    name = getattr(module, "name", type(module).__name__)
+    received = f"1 input of shape {shapes[0]}" if len(shapes) == 1 else f"{len(shapes)} inputs of shapes {shapes}"
+    return (
+        f"Layer {name!r} ({type(module).__name__}) cannot be called on {received} "
+        f"({type(error).__name__}: {error}); check the number and shapes of the inputs it takes."
+    )
+
+
+def _snapshot(layer) -> tuple:
+    """What a build may add to a layer, so a failed first call can take it back."""
+    return (
+        set(layer._parameters), set(layer._buffers), set(layer._modules),
+        dict(getattr(layer, "_keras_layouts", {})), getattr(layer, "input_spec", None),
+    )
+
+
+def _restore(layer, snapshot: tuple) -> None:
+    parameters, buffers, modules, layouts, spec = snapshot
+    removed = []
+    for registry, keep in ((layer._parameters, parameters), (layer._buffers, buffers), (layer._modules, modules)):
+        for name in [n for n in registry if n not in keep]:
+            removed.append(id(registry.pop(name)))
+    if hasattr(layer, "_keras_layouts"):
+        layer._keras_layouts = layouts
+    pending = getattr(layer, "_pending_weight_names", {})
+    for weight_id in removed:
+        pending.pop(weight_id, None)
+    layer.input_spec = spec
+    layer.built = False
 
 
 def infer_outputs(module: torch.nn.Module, args: tuple, kwargs: dict) -> Any:
@@ -114,10 +192,9 @@ def infer_outputs(module: torch.nn.Module, args: tuple, kwargs: dict) -> Any:
         None in t.shape for t in flatten((args, kwargs)) if isinstance(t, SymbolicTensor)
     )
     first = _run(module, args, kwargs, _PLACEHOLDERS[0])
-    needs_second = has_unknown and any(
-        _PLACEHOLDERS[0] in t.shape for t in flatten(first) if isinstance(t, torch.Tensor)
-    )
-    second = _run(module, args, kwargs, _PLACEHOLDERS[1]) if needs_second else first
+    # Any output size may derive from an unknown one (83 * 83, a strided conv's (83 - 3) // 2 + 1),
+    # so a second run with another placeholder tells unknown sizes from fixed ones.
+    second = _run(module, args, kwargs, _PLACEHOLDERS[1]) if has_unknown else first
     return _to_symbolic(first, second)
 
 
@@ -146,15 +223,29 @@ def _run(module: torch.nn.Module, args: tuple, kwargs: dict, placeholder: int) -
         return map_structure(make, args), map_structure(make, kwargs)
 
     meta_args, meta_kwargs = on("meta")
-    state = {
-        name: torch.empty_like(tensor, device="meta")
-        for name, tensor in itertools.chain(
+
+    def weights() -> list:
+        return list(itertools.chain(
             module.named_parameters(remove_duplicate=False), module.named_buffers(remove_duplicate=False)
-        )
-    }
-    try:
+        ))
+
+    def call_on_meta() -> Any:
+        state = {name: torch.empty_like(tensor, device="meta") for name, tensor in weights()}
         with torch.no_grad():
             return torch.func.functional_call(module, state, tuple(meta_args), meta_kwargs, strict=False)
+
+    try:
+        while True:
+            count = len(weights())
+            try:
+                return call_on_meta()
+            except ValueError:
+                raise
+            except Exception:
+                if len(weights()) == count:
+                    raise
+                # Sublayers built themselves during the run (a subclassed model's first call) with
+                # real weights, which meta inputs cannot mix with; now that they exist, run again.
     except ValueError:
         raise  # a layer's own shape check: already a clear message
     except Exception as meta_error:  # an op without a meta kernel: try real (small) tensors
@@ -166,10 +257,5 @@ def _run(module: torch.nn.Module, args: tuple, kwargs: dict, placeholder: int) -
         except ValueError:
             raise
         except Exception as error:
-            shapes = [t.shape for t in flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
-            name = getattr(module, "name", type(module).__name__)
-            raise ValueError(
-                f"Layer {name!r} ({type(module).__name__}) cannot be called on inputs of shape "
-                f"{shapes[0] if len(shapes) == 1 else shapes}: {error}"
-            ) from meta_error
+            raise ValueError(_call_error(module, args, kwargs, error)) from meta_error
         return output

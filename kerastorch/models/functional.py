@@ -1,8 +1,433 @@
-"""Functional models: a Model over a graph of layers called on symbolic inputs."""
+"""Functional models: a Model over a graph of layers called on symbolic inputs.
 
+`kt.Model(inputs, outputs)` walks the nodes recorded while layers were called on `kt.Input`
+tensors, orders them once (as Keras does: by depth, then by traversal order) and turns the graph
+into a flat plan: a list of steps `(layer, kind, where its inputs are, where its outputs go,
+what can be dropped)` over a list of tensors indexed by position. The forward pass runs that plan;
+it never touches a symbolic tensor, a node or a dict keyed by name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..layers.layer import Layer
+from ..symbolic import Node, SymbolicTensor, flatten, map_structure
 from .model import Model
+
+# Step kinds: how a node's arguments are gathered from the flat list of tensors.
+_ONE = 0  # layer(values[i])
+_LIST = 1  # layer([values[i], values[j], ...])
+_GENERAL = 2  # layer(*args, **kwargs) rebuilt from a template (constant arguments, nesting)
+
+_call = torch.nn.Module.__call__
+
+
+class _Slot:
+    """A placeholder in an argument template: "the tensor at position `index`"."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
 
 
 class Functional(Model):
-    def __init__(self, inputs, outputs, name=None, **kwargs):
-        raise NotImplementedError("The functional API is not available yet.")
+    """A model defined by its input and output symbolic tensors.
+
+    Inputs and outputs may be one tensor, a list, or a dict; a shared layer is one module called
+    at several nodes; a model can be called as a layer inside another graph. `layers` lists the
+    input layers too, in Keras's order, and they are registered as children "0", "1", ... so
+    `state_dict()` keys do not depend on auto-generated names.
+    """
+
+    def __init__(self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True, **kwargs: Any):
+        flat_inputs = _check_symbolic("inputs", inputs)
+        flat_outputs = _check_symbolic("outputs", outputs)
+        if len({id(t) for t in flat_inputs}) != len(flat_inputs):
+            raise ValueError(
+                "kt.Model received the same tensor more than once in `inputs`; list each input once."
+            )
+        # Everything is validated before the model (or any layer) is touched.
+        nodes_by_depth, layers = _map_graph(flat_inputs, flat_outputs)
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self._flat_inputs = flat_inputs
+        self._flat_outputs = flat_outputs
+        self._nodes_by_depth = nodes_by_depth
+        self._layer_list = layers
+        for index, layer in enumerate(layers):
+            self.add_module(str(index), layer)
+        self._compile_plan()
+        self.built = True
+
+    # ------------------------------------------------------------------------------ the plan
+
+    def _compile_plan(self) -> None:
+        """Turn the node graph into positions in a flat list of tensors and a list of steps."""
+        slots: dict[int, int] = {id(t): i for i, t in enumerate(self._flat_inputs)}
+        ordered = [n for d in sorted(self._nodes_by_depth, reverse=True) for n in self._nodes_by_depth[d]
+                   if not n.is_input]
+        steps, consumers = [], []
+        for node in ordered:
+            kind, where = _gather_spec(node, slots)
+            consumers.append({id(t) for t in node.input_tensors})
+            targets = []
+            for flat_index, tensor in enumerate(flatten(node.outputs)):
+                if isinstance(tensor, SymbolicTensor) and id(tensor) not in slots:
+                    slots[id(tensor)] = len(slots)
+                    targets.append((flat_index, slots[id(tensor)]))
+            single = isinstance(node.outputs, SymbolicTensor)
+            steps.append([node.layer, kind, where, targets[0][1] if single else tuple(targets), ()])
+        # Drop each intermediate tensor right after its last use, so inference memory stays flat.
+        keep = {slots[id(t)] for t in self._flat_outputs}
+        last_use: dict[int, int] = {}
+        for position, used in enumerate(consumers):
+            for tensor_id in used:
+                last_use[slots[tensor_id]] = position
+        for slot, position in last_use.items():
+            if slot not in keep:
+                steps[position][4] += (slot,)
+        self._steps = [tuple(step) for step in steps]
+        self._num_slots = len(slots)
+        self._output_slots = map_structure(lambda t: slots[id(t)], self._outputs_struct)
+        # Like Keras, the batch axis is never checked: an Input seen with batch 1 accepts any batch.
+        self._input_checks = [
+            (t.dtype, len(t.shape), tuple((axis, size) for axis, size in enumerate(t.shape) if size is not None
+                                          and axis > 0))
+            for t in self._flat_inputs
+        ]
+        if isinstance(self._inputs_struct, dict):
+            self._input_keys = list(self._inputs_struct)
+        else:
+            self._input_keys = [t.name for t in self._flat_inputs]
+
+    # ------------------------------------------------------------------------------- calling
+
+    def forward(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+        """Run the graph on `inputs`: a tensor, a list (one per input) or a dict by input name."""
+        if training is not None and training != self.training:
+            previous = self.training
+            self.train(training)
+            try:
+                return self.forward(inputs)
+            finally:
+                self.train(previous)
+        values = self._standardize_inputs(inputs)
+        # Layers are called through nn.Module.__call__ (hooks run as usual): every layer is built
+        # and every shape was checked when the graph was made, so Layer.__call__'s checks for
+        # symbolic inputs, deferred builds and input specs would only repeat work.
+        for layer, kind, where, target, drop in self._steps:
+            if kind == _ONE:
+                result = _call(layer, values[where])
+            elif kind == _LIST:
+                result = _call(layer, [values[i] for i in where])
+            else:
+                call_args, call_kwargs = map_structure(
+                    lambda leaf: values[leaf.index] if isinstance(leaf, _Slot) else leaf, where
+                )
+                result = _call(layer, *call_args, **call_kwargs)
+            if isinstance(target, int):
+                values[target] = result
+            else:
+                flat = flatten(result)
+                for flat_index, slot in target:
+                    values[slot] = flat[flat_index]
+            for slot in drop:
+                values[slot] = None
+        return self._pack_outputs(values)
+
+    def _pack_outputs(self, values: list) -> Any:
+        slots = self._output_slots
+        if isinstance(slots, int):
+            return values[slots]
+        if isinstance(slots, list) and len(slots) == 1 and isinstance(slots[0], int):
+            return values[slots[0]]  # Keras unpacks a one-element output list
+        return map_structure(lambda slot: values[slot], slots)
+
+    def _standardize_inputs(self, inputs: Any) -> list:
+        """Flat list of input tensors (plus room for the rest), checked against the `Input` shapes."""
+        count = len(self._flat_inputs)
+        if isinstance(inputs, dict):
+            missing = [k for k in self._input_keys if k not in inputs]
+            if missing:
+                raise ValueError(
+                    f"Model {self.name!r} expected inputs named {self._input_keys}, received a dict with keys "
+                    f"{list(inputs)}; missing {missing}."
+                )
+            flat = [inputs[k] for k in self._input_keys]
+        elif isinstance(inputs, (list, tuple)):
+            flat = list(inputs)
+            if count == 1 and len(flat) != 1:
+                flat = [inputs]  # one input given as a (nested) list of numbers
+        else:
+            flat = [inputs]
+        if len(flat) != count:
+            raise ValueError(
+                f"Model {self.name!r} expects {count} input(s) {self._input_keys}, received {len(flat)}; "
+                "pass a list (or a dict by input name) with one tensor per input."
+            )
+        values = [None] * self._num_slots
+        for index, (x, (dtype, rank, fixed)) in enumerate(zip(flat, self._input_checks)):
+            if not isinstance(x, torch.Tensor):
+                x = self._convert(x, dtype)
+            elif x.dtype != dtype:
+                x = x.to(dtype)
+            if x.dim() != rank or any(x.shape[axis] != size for axis, size in fixed):
+                raise ValueError(
+                    f"Input {index} ({self._input_keys[index]!r}) of model {self.name!r} expected shape "
+                    f"{self._flat_inputs[index].shape}, received {tuple(x.shape)}; None marks a free axis."
+                )
+            values[index] = x
+        return values
+
+    def _convert(self, value: Any, dtype: torch.dtype) -> torch.Tensor:
+        device = next(iter(self.parameters()), torch.empty(0)).device
+        try:
+            return torch.as_tensor(np.asarray(value), dtype=dtype, device=device)
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"Model {self.name!r} expected tensors or arrays as inputs, received {type(value).__name__}."
+            ) from error
+
+    def build(self, input_shape: Any = None) -> None:
+        """A functional model is built when it is created."""
+        self.built = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # PyTorch tools swap submodules with setattr (FSDP and activation-checkpointing wrappers,
+        # quantization): the plan then calls the new module wherever it called the old one.
+        old = self.__dict__.get("_modules", {}).get(name)
+        super().__setattr__(name, value)
+        if old is not None and value is not old and isinstance(value, torch.nn.Module) and "_steps" in self.__dict__:
+            self._steps = [(value if step[0] is old else step[0], *step[1:]) for step in self._steps]
+            self._layer_list = [value if layer is old else layer for layer in self._layer_list]
+
+    # ------------------------------------------------------------------------------ graph access
+
+    @property
+    def layers(self) -> list[Layer]:
+        """Every layer of the graph, input layers included, in Keras's order."""
+        return list(self._layer_list)
+
+    @property
+    def inputs(self) -> list[SymbolicTensor]:
+        return list(self._flat_inputs)
+
+    @property
+    def outputs(self) -> list[SymbolicTensor]:
+        return list(self._flat_outputs)
+
+    @property
+    def input(self) -> Any:
+        return self._flat_inputs[0] if len(self._flat_inputs) == 1 else self._inputs_struct
+
+    @property
+    def output(self) -> Any:
+        return self._flat_outputs[0] if len(self._flat_outputs) == 1 else self._outputs_struct
+
+    @property
+    def input_shape(self) -> Any:
+        shapes = [t.shape for t in self._flat_inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self) -> Any:
+        shapes = [t.shape for t in self._flat_outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras's functional config: layers with their calls, and the model's inputs and outputs."""
+        from ..saving.serialization import functional_config
+
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Functional":
+        from ..saving.serialization import functional_from_config
+
+        return functional_from_config(config, custom_objects, safe_mode=True)
+
+    # -------------------------------------------------------------------------------- summary
+
+    def _graph_nodes(self) -> list[Node]:
+        return [n for nodes in self._nodes_by_depth.values() for n in nodes]
+
+    def _is_sequential_like(self) -> bool:
+        """Keras drops the `Connected to` column for a chain: one node per depth, one input each."""
+        for nodes in self._nodes_by_depth.values():
+            if len(nodes) > 1 or (len(nodes) == 1 and len(nodes[0].input_tensors) > 1):
+                return False
+        in_graph = set(map(id, self._graph_nodes()))
+        return all(sum(id(n) in in_graph for n in layer._inbound_nodes) <= 1 for layer in self._layer_list)
+
+    def _summary_rows(self, expand_nested: bool) -> list:
+        """One row per layer, with Keras's `Connected to` (`layer[node][tensor]`) for non-linear graphs."""
+        from ..summary import SummaryRow, _layer_params, format_shape
+
+        in_graph = set(map(id, self._graph_nodes()))
+        linear = self._is_sequential_like()
+        rows = []
+        for layer in self._layer_list:
+            nodes = [n for n in layer._inbound_nodes if id(n) in in_graph]
+            connected = [] if linear else [_tensor_label(t) for n in nodes for t in n.input_tensors]
+            if not linear and not connected:
+                connected = ["-"]
+            shape = format_shape(nodes[-1].outputs) if nodes else "?"
+            rows.append(SummaryRow(layer, shape, _layer_params(layer), connected))
+            inner = getattr(layer, "_summary_rows", None)
+            if expand_nested and inner is not None and getattr(layer, "layers", None):
+                for row in inner(True):
+                    row.depth += 1
+                    row.connected_to = []
+                    rows.append(row)
+        return rows
+
+
+# ----------------------------------------------------------------------------------- helpers
+
+
+def _check_symbolic(what: str, structure: Any) -> list[SymbolicTensor]:
+    flat = flatten(structure)
+    if not flat:
+        raise ValueError(f"kt.Model needs at least one tensor in `{what}`, received {structure!r}.")
+    for leaf in flat:
+        if not isinstance(leaf, SymbolicTensor):
+            raise TypeError(
+                f"kt.Model expected `{what}` to hold symbolic tensors (from kt.Input and layer calls), "
+                f"received {type(leaf).__name__}; build the graph by calling layers on kt.Input(...) tensors."
+            )
+    return flat
+
+
+def _tensor_label(tensor: SymbolicTensor) -> str:
+    node = tensor.node
+    layer = node.layer
+    return f"{layer.name}[{layer._inbound_nodes.index(node)}][{tensor.index}]"
+
+
+def _describe(tensor: SymbolicTensor) -> str:
+    return f"{tensor.name!r} (shape {tensor.shape})"
+
+
+def _map_graph(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> tuple[dict, list]:
+    """Nodes grouped by depth (0 at the outputs) and layers in Keras's order; raises on a bad graph."""
+    input_ids = {id(t) for t in inputs}
+    ordered: list[Node] = []  # nodes from inputs to outputs
+    finished: set[int] = set()
+    in_progress: set[int] = set()
+    first_seen: dict[int, int] = {}  # id(layer) -> traversal index
+    stray: dict[int, list] = {}  # output position -> graph inputs outside `inputs`
+
+    def visit(tensor: SymbolicTensor, output_position: int) -> None:
+        node = tensor.node
+        if id(tensor) in input_ids:
+            if node is None or not node.is_input:
+                return  # an intermediate tensor used as an input: the graph is cut here
+        elif node is None or node.is_input:
+            stray.setdefault(output_position, []).append(tensor)
+            return
+        if id(node) in finished:
+            return
+        if id(node) in in_progress:
+            raise ValueError(f"kt.Model: tensor {_describe(tensor)} is part of a cycle.")
+        first_seen.setdefault(id(node.layer), len(first_seen))
+        in_progress.add(id(node))
+        for parent in node.input_tensors:
+            visit(parent, output_position)
+        in_progress.discard(id(node))
+        finished.add(id(node))
+        ordered.append(node)
+
+    for position, output in enumerate(outputs):
+        visit(output, position)
+    if stray:
+        position, tensors = next(iter(stray.items()))
+        output = outputs[position]
+        reached = _reachable_inputs(output, input_ids)
+        if not reached:
+            raise ValueError(
+                f"kt.Model: output {_describe(output)} is not connected to `inputs` "
+                f"{[t.name for t in inputs]}; it is computed from {[t.name for t in tensors]}. Pass the "
+                "inputs it was built from, or build the output from the given inputs."
+            )
+        raise ValueError(
+            f"kt.Model: the graph uses input {_describe(tensors[0])}, which is not in `inputs` "
+            f"{[t.name for t in inputs]}; add it to `inputs` (output {output.name!r} depends on it)."
+        )
+
+    # Depth: the longest path to an output; a shared layer takes the depth of its deepest node.
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    in_graph = {id(n) for n in ordered}
+    for node in reversed(ordered):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        node_depth[id(node)] = depth
+        for parent in node.parent_nodes:
+            if id(parent) in in_graph:
+                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    layers_by_id = {id(n.layer): n.layer for n in ordered}
+    for tensor in inputs:  # unused inputs still belong to the model
+        node = tensor.node
+        if node is not None and node.is_input and id(node.layer) not in layer_depth:
+            layer_depth[id(node.layer)] = 0
+            first_seen[id(node.layer)] = -1
+            node_depth[id(node)] = 0
+            layers_by_id[id(node.layer)] = node.layer
+            ordered.append(node)
+
+    nodes_by_depth: dict[int, list[Node]] = {}
+    for node in ordered:
+        nodes_by_depth.setdefault(node_depth[id(node)], []).append(node)
+    layers = sorted(layers_by_id.values(), key=lambda l: (-layer_depth[id(l)], first_seen[id(l)]))
+
+    names: dict[str, int] = {}
+    for layer in layers:
+        names[layer.name] = names.get(layer.name, 0) + 1
+    duplicates = sorted(name for name, count in names.items() if count > 1)
+    if duplicates:
+        raise ValueError(
+            f"kt.Model: the layer name {duplicates[0]!r} is used {names[duplicates[0]]} times in the model; "
+            "all layer names must be unique, so pass a distinct name=... to each layer."
+        )
+    for layer in layers:
+        if not isinstance(layer, torch.nn.Module):
+            raise TypeError(f"kt.Model: graph node {layer!r} is not a torch.nn.Module.")
+    return nodes_by_depth, layers
+
+
+def _reachable_inputs(tensor: SymbolicTensor, input_ids: set[int]) -> bool:
+    """Whether any declared input lies upstream of `tensor`."""
+    stack, seen = [tensor], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in input_ids:
+            return True
+        node = current.node
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.extend(node.input_tensors)
+    return False
+
+
+def _gather_spec(node: Node, slots: dict[int, int]) -> tuple[int, Any]:
+    """How a step fetches its arguments: one tensor, a list of tensors, or a general template."""
+    args, kwargs = node.args, node.kwargs
+    if not kwargs and len(args) == 1:
+        first = args[0]
+        if isinstance(first, SymbolicTensor):
+            return _ONE, slots[id(first)]
+        if isinstance(first, list) and first and all(isinstance(t, SymbolicTensor) for t in first):
+            return _LIST, tuple(slots[id(t)] for t in first)
+    template = map_structure(lambda leaf: _Slot(slots[id(leaf)]) if isinstance(leaf, SymbolicTensor) else leaf,
+                             (list(args), dict(kwargs)))
+    return _GENERAL, template
+
+
+__all__ = ["Functional"]

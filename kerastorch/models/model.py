@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from ..layers.layer import Layer
+from ..layers.layer import Layer, shape_of
 from ..training.trainer import Trainer
 
 
@@ -49,6 +49,38 @@ class Model(Trainer, Layer):
         raise ValueError(
             f"No such layer: {name!r} in model {self.name!r}. Existing layers are: {[l.name for l in layers]}."
         )
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Model":
+        """`kt.Model.from_config(functional_model.get_config())` rebuilds the functional model."""
+        if cls is Model and "input_layers" in config:
+            from .functional import Functional
+
+            return Functional.from_config(config, custom_objects)
+        return super().from_config(config)
+
+    def build(self, input_shape: Any = None) -> None:
+        """Subclassed models: create every weight by running `call` once on symbolic inputs."""
+        if input_shape is None:
+            return
+        from ..layers.input_layer import Input
+
+        many = isinstance(input_shape, list) and all(isinstance(s, (tuple, list)) for s in input_shape)
+        inputs = [Input(batch_shape=tuple(s)) for s in input_shape] if many else Input(batch_shape=tuple(input_shape))
+        self.built = True  # so the symbolic call below runs `call` instead of building again
+        try:
+            self(inputs)
+        except Exception:
+            self.built = False
+            raise
+
+    def _build_for(self, inputs: Any) -> None:
+        # A subclassed model's first call builds its sublayers as they run: no separate build pass.
+        if type(self).build is Model.build:
+            self._build_shapes = shape_of(inputs)  # saved as Keras's build_config, to rebuild on load
+            self.built = True
+        else:
+            super()._build_for(inputs)
 
     @property
     def weights(self) -> list[torch.Tensor]:
@@ -96,6 +128,12 @@ class Model(Trainer, Layer):
         from ..saving import save_model
 
         save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's Keras-format config as JSON; `kt.models.model_from_json` reads it back."""
+        from ..saving import model_to_json
+
+        return model_to_json(self, **kwargs)
 
     def save_weights(self, filepath: str, overwrite: bool = True, **kwargs: Any) -> None:
         """Save weights to `.weights.h5` (Keras layout), `.safetensors` or `.pt`/`.pth`."""

@@ -61,6 +61,10 @@ class Sequential(Model):
             )
         if not self._stack and self._graph_input is None and layer._batch_input_shape is not None:
             self._start_graph(Input(batch_shape=layer._batch_input_shape))
+        elif not self._stack and self._graph_input is None and isinstance(layer, Model) and layer.built:
+            inputs = getattr(layer, "inputs", None)  # a built model first (Keras builds on its input shape)
+            if inputs is not None and len(inputs) == 1:
+                self._start_graph(Input(batch_shape=inputs[0].shape, dtype=inputs[0].dtype))
         if self._graph_input is not None:
             previous = self._graph_outputs[-1] if self._graph_outputs else self._graph_input
             self._graph_outputs.append(layer(previous))  # builds the layer; raises before any change
@@ -109,6 +113,20 @@ class Sequential(Model):
             previous = self._graph_outputs[-1] if self._graph_outputs else self._graph_input
             self._graph_outputs.append(layer(previous))
         self.built = True
+
+    # ------------------------------------------------------------------------------------ config
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras's Sequential config: name, layer configs (InputLayer first once built), build shape."""
+        from ..saving.serialization import sequential_config
+
+        return sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Sequential":
+        from ..saving.serialization import sequential_from_config
+
+        return sequential_from_config(cls, config, custom_objects, safe_mode=True)
 
     # ----------------------------------------------------------------------------------- calling
 
