@@ -100,7 +100,7 @@ def print_summary(
         name = ("   " * row.depth + "└ " if row.depth else "") + layer_label(row.layer)
         cells = [name, row.output_shape, "-" if row.params is None else f"{row.params:,}"]
         if show_connections:
-            cells.append(",\n".join(row.connected_to) if row.connected_to else "-")
+            cells.append(", ".join(row.connected_to) if row.connected_to else "-")
         if show_trainable:
             cells.append("Y" if getattr(row.layer, "trainable", True) else "N")
         table.add_row(*cells)

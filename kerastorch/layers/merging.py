@@ -81,15 +81,32 @@ class Merge(Layer):
         self._check_shapes(input_shape)
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        # The graph was checked when the layer was built; eager calls are checked only when something
+        # is off, so the hot path is the arithmetic alone.
+        count = len(inputs) if isinstance(inputs, (list, tuple)) else 0
+        if count < self._min_inputs or (self._max_inputs is not None and count > self._max_inputs):
+            self._validate(inputs)
+        batch = inputs[0].shape[0]
+        if any(x.shape[0] != batch for x in inputs):  # torch would broadcast a batch of 1; Keras refuses
+            self._validate(inputs)
+        try:
+            return self._merge(self._same_rank(inputs) if self._broadcasts else list(inputs))
+        except (RuntimeError, AttributeError, TypeError):
+            self._validate(inputs)
+            raise
+
+    def _validate(self, inputs: Any) -> None:
+        """Raise the clear error for a bad input list (wrong type, count or shapes)."""
         is_list = isinstance(inputs, (list, tuple)) and all(isinstance(x, torch.Tensor) for x in inputs)
         shapes = [x.shape for x in inputs] if is_list else []
         self._check_list(is_list, shapes, _describe_value(inputs))
         self._check_shapes(shapes)
-        tensors = list(inputs)
-        return self._merge(self._same_rank(tensors) if self._broadcasts else tensors)
 
-    def _same_rank(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    def _same_rank(self, tensors: Sequence[torch.Tensor]) -> Sequence[torch.Tensor]:
         """Insert size-1 axes after the batch axis of lower-rank inputs, as Keras does."""
+        rank = tensors[0].dim()
+        if all(x.dim() == rank for x in tensors):
+            return tensors
         rank = max(x.dim() for x in tensors)
         return [x if x.dim() == rank else x.reshape(x.shape[0], *([1] * (rank - x.dim())), *x.shape[1:])
                 for x in tensors]
