@@ -53,6 +53,8 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.bias is not None and inputs.dim() == 2:  # the common case, one fused kernel call
+            return self.activation(torch.addmm(self.bias, inputs, self.kernel))
         # kernel.T is a view; F.linear then multiplies by the contiguous (in, out) kernel directly.
         return self.activation(F.linear(inputs, self.kernel.T, self.bias))
 
