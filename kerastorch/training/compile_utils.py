@@ -1,0 +1,306 @@
+"""What `compile()` turns its `loss`, `loss_weights` and `metrics` arguments into.
+
+Both are resolved on the first batch, when the output structure and the target shapes are known
+(Keras does the same: "accuracy" becomes binary, categorical or sparse categorical accuracy from
+the shapes it sees). Loss values are tracked in device tensors weighted by batch size, so the
+reported loss is the mean over samples, as in Keras.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .. import losses as losses_module
+from .. import metrics as metrics_module
+from . import distributed
+
+
+def _select(structure: Any, key: Any) -> Any:
+    if key is None or structure is None:
+        return structure
+    if isinstance(structure, dict):
+        return structure[key] if not isinstance(key, int) else list(structure.values())[key]
+    if isinstance(structure, (list, tuple)):
+        return structure[key if isinstance(key, int) else 0]
+    return structure
+
+
+def _output_keys(y_pred: Any, model: Any) -> tuple[list[Any], list[str]]:
+    """(keys to select each output, its Keras name) for a model's output structure."""
+    if isinstance(y_pred, torch.Tensor):
+        return [None], [""]
+    if isinstance(y_pred, dict):
+        return list(y_pred), [str(k) for k in y_pred]
+    count = len(y_pred)
+    names = list(getattr(model, "output_names", None) or [])
+    if len(names) != count:  # a functional model: its output layers' names, as Keras uses them
+        try:
+            names = [getattr(t, "name", None) for t in model.outputs]
+        except (AttributeError, ValueError, TypeError):
+            names = []
+    if len(names) != count or not all(names) or len(set(names)) != count:
+        names = [f"output_{i}" for i in range(count)]
+    return list(range(count)), names
+
+
+def _as_loss(identifier: Any) -> Any:
+    if identifier is None:
+        return None
+    if isinstance(identifier, nn.Module):  # a torch loss module takes (input, target)
+        module = identifier
+        return losses_module.LossFunctionWrapper(lambda y_true, y_pred: module(y_pred, y_true),
+                                                 name=type(module).__name__.lower())
+    loss = losses_module.get(identifier)
+    if not isinstance(loss, losses_module.Loss):
+        loss = losses_module.LossFunctionWrapper(loss, name=getattr(loss, "__name__", "loss"))
+    return loss
+
+
+def _per_output(spec: Any, keys: list[Any], names: list[str], what: str, single: Any = None) -> list[Any]:
+    """Spread a loss/metrics/weights spec over the outputs (a single value applies to all)."""
+    if isinstance(spec, dict):
+        unknown = set(spec) - set(names)
+        if unknown:
+            raise ValueError(f"compile: {what} has keys {sorted(unknown)} that match no model output; outputs are {names}.")
+        return [spec.get(name, single) for name in names]
+    if isinstance(spec, (list, tuple)) and len(keys) > 1 and what != "metrics":
+        if len(spec) != len(keys):
+            raise ValueError(f"compile: {what} has {len(spec)} entries but the model has {len(keys)} outputs.")
+        return list(spec)
+    if what == "metrics" and isinstance(spec, (list, tuple)) and len(keys) > 1 and spec and all(
+        isinstance(s, (list, tuple)) or s is None for s in spec
+    ):
+        if len(spec) != len(keys):
+            raise ValueError(f"compile: metrics has {len(spec)} lists but the model has {len(keys)} outputs.")
+        return list(spec)
+    if isinstance(spec, (list, tuple)) and len(keys) == 1 and what != "metrics":
+        if len(spec) != 1:
+            raise ValueError(f"compile: {what} has {len(spec)} entries but the model has 1 output.")
+        return list(spec)
+    return [spec] * len(keys)
+
+
+class CompiledLoss:
+    """The total loss (weighted sum over outputs) and each output's own loss."""
+
+    def __init__(self, spec: Any, weights: Any):
+        self.spec = spec
+        self.weights = weights
+        self.entries: list[tuple[Any, str, Any, float]] | None = None
+
+    def build(self, y_pred: Any, model: Any) -> None:
+        keys, names = _output_keys(y_pred, model)
+        losses = [_as_loss(s) for s in _per_output(self.spec, keys, names, "loss")]
+        weights = _per_output(self.weights, keys, names, "loss_weights", 1.0) if self.weights is not None else [1.0] * len(keys)
+        self.entries = [(k, n, l, float(1.0 if w is None else w)) for k, n, l, w in zip(keys, names, losses, weights)
+                        if l is not None]
+        if not self.entries:
+            raise ValueError(
+                f"Model {getattr(model, 'name', '')!r} was compiled without a loss; pass loss=... to compile()."
+            )
+
+    def loss_for(self, index: int) -> Any:
+        return self.entries[index][2] if self.entries else None
+
+    @property
+    def part_names(self) -> list[str]:
+        return [f"{name}_loss" for _, name, _, _ in self.entries] if self.entries and len(self.entries) > 1 else []
+
+    def __call__(self, y: Any, y_pred: Any, sample_weight: Any, model: Any) -> tuple[torch.Tensor, list | None]:
+        if self.entries is None:
+            self.build(y_pred, model)
+        if y is None:
+            raise ValueError(
+                f"Model {getattr(model, 'name', '')!r} needs targets to compute its loss; pass y (or yield (x, y) batches)."
+            )
+        if len(self.entries) == 1:
+            key, _, fn, weight = self.entries[0]
+            loss = fn(_select(y, key) if key is not None else y, _select(y_pred, key), sample_weight)
+            return (loss * weight if weight != 1.0 else loss), None
+        parts, total = [], None
+        for key, _, fn, weight in self.entries:
+            value = fn(_select(y, key), _select(y_pred, key), sample_weight)
+            parts.append(value)
+            total = value * weight if total is None else total + value * weight
+        return total, parts
+
+
+class LossTracker(metrics_module.Metric):
+    """Sum of batch losses times batch sizes on the device; the count stays a host integer."""
+
+    def __init__(self, name: str = "loss"):
+        super().__init__(name=name)
+        self.total = self.add_variable((), name="total")
+        self.count = 0.0
+
+    def track(self, loss: torch.Tensor, size: int, real: int) -> None:
+        self.total.add_(loss.detach().float(), alpha=size)
+        self.count += real
+
+    def reset_state(self) -> None:
+        super().reset_state()
+        self.count = 0.0
+
+    def result(self) -> torch.Tensor:
+        return self.total / max(self.count, 1e-12)
+
+
+def resolve_metric(identifier: Any, y_true: Any, y_pred: torch.Tensor, loss: Any) -> Any:
+    """Keras's metric resolution, with "accuracy" picked from the shapes (and logits from the loss)."""
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+        y_true = torch.as_tensor(y_true)
+        binary = y_pred.shape[-1] == 1 if y_pred.ndim else True
+        sparse = y_true.ndim < y_pred.ndim or (y_true.ndim and y_true.shape[-1] == 1 and y_pred.shape[-1] > 1)
+        if binary:
+            threshold = 0.0 if getattr(loss, "from_logits", False) else 0.5
+            return metrics_module.BinaryAccuracy(name=identifier, threshold=threshold)
+        if sparse:
+            return metrics_module.SparseCategoricalAccuracy(name=identifier)
+        return metrics_module.CategoricalAccuracy(name=identifier)
+    metric = metrics_module.get(identifier)
+    if isinstance(identifier, str):
+        metric.name = identifier
+    return metric
+
+
+class CompiledMetrics:
+    """Loss trackers plus the compiled metrics of every output, all accumulating on the device."""
+
+    def __init__(self, metrics: Any, weighted_metrics: Any, loss: Any):
+        self.spec = metrics
+        self.weighted_spec = weighted_metrics
+        self.loss_tracker = LossTracker("loss")
+        self.part_trackers: list[LossTracker] = []
+        self.entries: list[tuple[Any, str, Any, bool]] | None = None  # (output key, log name, metric, weighted)
+        self._device: torch.device | None = None
+
+    def ensure_built(self, y: Any, y_pred: Any, compiled_loss: CompiledLoss, device: torch.device, model: Any) -> None:
+        if self.entries is not None:
+            if device != self._device:  # the model moved to another device since the metrics were built
+                self._device = device
+                for metric in self.all_metrics():
+                    metric.to(device)
+            return
+        if compiled_loss.entries is None:
+            compiled_loss.build(y_pred, model)
+        keys, names = _output_keys(y_pred, model)
+        multi = len(keys) > 1
+        self.part_trackers = [LossTracker(n) for n in compiled_loss.part_names]
+        entries = []
+        for spec, weighted in ((self.spec, False), (self.weighted_spec, True)):
+            if spec is None:
+                continue
+            for index, (key, name, per_output) in enumerate(zip(keys, names, _per_output(spec, keys, names, "metrics"))):
+                if per_output is None:
+                    continue
+                loss = next((l for k, _, l, _ in compiled_loss.entries if k == key), None)
+                for identifier in per_output if isinstance(per_output, (list, tuple)) else [per_output]:
+                    metric = resolve_metric(identifier, _select(y, key), _select(y_pred, key), loss)
+                    base = _metric_name(metric)
+                    log_name = f"{name}_{base}" if multi else base
+                    if weighted and any(e[1] == log_name for e in entries):
+                        log_name = f"{name}_weighted_{base}" if multi else f"weighted_{base}"
+                    entries.append((key, log_name, metric, weighted))
+        self._device = device
+        for tracker in [self.loss_tracker, *self.part_trackers]:
+            tracker.to(device)
+        for _, _, metric, _ in entries:
+            metric.to(device)
+        self.entries = entries
+
+    def reset(self) -> None:
+        self.loss_tracker.reset_state()
+        for tracker in self.part_trackers:
+            tracker.reset_state()
+        for _, _, metric, _ in self.entries or []:
+            if metrics_module._is_torchmetric(metric):
+                metric.reset()
+            else:
+                metric.reset_state()
+
+    def update(self, loss: torch.Tensor, parts: list | None, batch: Any, y_pred: Any) -> None:
+        with torch.no_grad():
+            self.loss_tracker.track(loss, batch.size, batch.real)
+            for tracker, part in zip(self.part_trackers, parts or []):
+                tracker.track(part, batch.size, batch.real)
+            for key, _, metric, weighted in self.entries:
+                y_true, pred = _select(batch.y, key), _select(y_pred, key)
+                if isinstance(pred, torch.Tensor) and pred.dtype in (torch.float16, torch.bfloat16):
+                    pred = pred.float()
+                if metrics_module._is_torchmetric(metric):
+                    metric.update(pred, y_true)
+                else:
+                    metric.update_state(y_true, pred, sample_weight=batch.sample_weight if weighted else batch.mask)
+
+    def all_metrics(self) -> list[Any]:
+        return [self.loss_tracker, *self.part_trackers, *(m for _, _, m, _ in self.entries or [])]
+
+    def names(self) -> list[str]:
+        return ["loss", *(t.name for t in self.part_trackers), *(n for _, n, _, _ in self.entries or [])]
+
+    def results(self, shard: distributed.Shard) -> dict[str, Any]:
+        """Every value as a Python float: one device sync, plus one all-reduce under DDP."""
+        own = [m for m in self.all_metrics() if not metrics_module._is_torchmetric(m)]
+        names = self.names()
+        metric_of = dict(zip(names, self.all_metrics()))
+        saved = None
+        if shard.active:
+            saved = [([v.clone() for v in m._variables], getattr(m, "count", None)) for m in own]
+            counts = [m for m in own if isinstance(m, LossTracker)]
+            device = self._device or torch.device("cpu")
+            flat = [v for m in own for v in m._variables] + [torch.tensor(float(m.count), device=device) for m in counts]
+            reduced = distributed.all_reduce_sum(flat)
+            offset = 0
+            with torch.no_grad():
+                for m in own:
+                    for v in m._variables:
+                        v.copy_(reduced[offset])
+                        offset += 1
+                for m in counts:
+                    m.count = float(reduced[offset])
+                    offset += 1
+        try:
+            values: dict[str, Any] = {}
+            tensors: list[torch.Tensor] = []
+            scalar_names: list[str] = []
+            for name in names:
+                metric = metric_of[name]
+                if metrics_module._is_torchmetric(metric):
+                    if not shard.active and _distributed_running():
+                        continue  # computing it would start a collective that other ranks do not join
+                    result = metric.compute()
+                else:
+                    result = metric.result()
+                result = torch.as_tensor(result)
+                if result.numel() == 1:
+                    scalar_names.append(name)
+                    tensors.append(result.detach().float().reshape(()).to(self._device or result.device))
+                else:
+                    values[name] = result.detach().cpu().tolist()
+            if tensors:
+                values.update(zip(scalar_names, torch.stack(tensors).tolist()))
+            return {name: values[name] for name in names if name in values}
+        finally:
+            if saved is not None:
+                with torch.no_grad():
+                    for m, (variables, count) in zip(own, saved):
+                        for v, s in zip(m._variables, variables):
+                            v.copy_(s)
+                        if count is not None:
+                            m.count = count
+
+
+def _metric_name(metric: Any) -> str:
+    """A Keras metric's name; a torchmetrics metric is named after its class (MeanSquaredError -> mean_squared_error)."""
+    from ..layers.layer import snake_case
+
+    return getattr(metric, "name", None) or snake_case(type(metric).__name__)
+
+
+def _distributed_running() -> bool:
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized()

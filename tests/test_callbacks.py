@@ -1,0 +1,307 @@
+"""Callbacks: Keras semantics, atomic checkpoints, and a SIGKILLed run resumed to identical weights."""
+
+import csv
+import multiprocessing
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import kerastorch as kt
+from kerastorch.training import checkpoint
+
+
+def _data(n=64):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 8, generator=g)
+    return x, (x[:, 0] > 0).long()
+
+
+def _model(learning_rate=0.01):
+    torch.manual_seed(0)
+    model = kt.Sequential([kt.Input((8,)), kt.layers.Dense(8, activation="relu"), kt.layers.Dense(2)])
+    model.compile(kt.optimizers.SGD(learning_rate), kt.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
+class Recorder(kt.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_train_begin(self, logs=None): self.calls.append("train_begin")
+    def on_epoch_begin(self, epoch, logs=None): self.calls.append(f"epoch_begin {epoch}")
+    def on_train_batch_end(self, batch, logs=None): self.calls.append(f"batch {batch} {sorted(logs)}")
+    def on_test_begin(self, logs=None): self.calls.append("test_begin")
+    def on_test_end(self, logs=None): self.calls.append(f"test_end {sorted(logs)}")
+    def on_epoch_end(self, epoch, logs=None): self.calls.append(f"epoch_end {epoch} {sorted(logs)}")
+    def on_train_end(self, logs=None): self.calls.append("train_end")
+
+
+def test_hooks_run_in_keras_order_with_logs():
+    x, y = _data(32)
+    recorder = Recorder()
+    _model().fit(x, y, batch_size=16, epochs=1, validation_data=(x, y), callbacks=[recorder], verbose=0)
+    assert recorder.calls == [
+        "train_begin", "epoch_begin 0", "batch 0 ['accuracy', 'loss']", "batch 1 ['accuracy', 'loss']",
+        "test_begin", "test_end ['accuracy', 'loss']",
+        "epoch_end 0 ['accuracy', 'loss', 'val_accuracy', 'val_loss']", "train_end",
+    ]
+
+
+def test_early_stopping_patience_start_epoch_and_best_weights():
+    x, y = _data()
+    model = _model(learning_rate=0.0)  # the loss never improves
+    history = model.fit(x, y, epochs=10, shuffle=False, verbose=0,
+                        callbacks=[kt.callbacks.EarlyStopping(monitor="loss", patience=2)])
+    assert len(history.history["loss"]) == 3
+    history = model.fit(x, y, epochs=10, shuffle=False, verbose=0,
+                        callbacks=[kt.callbacks.EarlyStopping(monitor="loss", patience=2, start_from_epoch=2)])
+    assert len(history.history["loss"]) == 5
+
+    stopper = kt.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
+    stopper.set_model(model)
+    stopper.on_train_begin()
+    snapshots = []
+    for epoch, val_loss in enumerate([1.0, 0.5, 0.9]):
+        model.set_weights([w + epoch for w in model.get_weights()])
+        snapshots.append(model.get_weights())
+        stopper.on_epoch_end(epoch, {"val_loss": val_loss})
+    stopper.on_train_end()
+    for got, best in zip(model.get_weights(), snapshots[1]):
+        np.testing.assert_array_equal(got, best)
+    with pytest.raises(ValueError, match="mode='min' or mode='max'"):
+        kt.callbacks.EarlyStopping(monitor="something")
+
+
+def test_model_checkpoint_formats_names_saves_best_only_and_writes_atomically(tmp_path):
+    x, y = _data()
+    model = _model(learning_rate=0.1)
+    every = kt.callbacks.ModelCheckpoint(str(tmp_path / "w_{epoch:02d}_{loss:.2f}.safetensors"), save_weights_only=True,
+                                         monitor="loss")
+    best = kt.callbacks.ModelCheckpoint(str(tmp_path / "best.safetensors"), save_weights_only=True,
+                                        save_best_only=True, monitor="loss")
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[every, best])
+    losses = history.history["loss"]
+    assert [os.path.basename(p) for p in every.saved] == [f"w_{e + 1:02d}_{l:.2f}.safetensors"
+                                                          for e, l in enumerate(losses)]
+    improved = sum(1 for i, l in enumerate(losses) if i == 0 or l < min(losses[:i]))
+    assert len(best.saved) == improved
+    state = load_file(str(tmp_path / "best.safetensors"))
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]
+    with pytest.raises(ValueError, match="not in the logs"):
+        model.fit(x, y, epochs=1, verbose=0,
+                  callbacks=[kt.callbacks.ModelCheckpoint(str(tmp_path / "{val_auc}.safetensors"),
+                                                          save_weights_only=True, monitor="loss")])
+
+
+def test_reduce_lr_on_plateau_and_scheduler_set_the_optimizer_rate():
+    x, y = _data()
+    model = _model(learning_rate=1e-9)  # the loss stays flat
+    reduce = kt.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_lr=0.0)
+    history = model.fit(x, y, epochs=4, shuffle=False, verbose=0, callbacks=[reduce])
+    # logged before each epoch's decision, as Keras does: epoch 1 is the first plateau
+    assert history.history["learning_rate"] == pytest.approx([1e-9, 1e-9, 5e-10, 2.5e-10], rel=1e-6)
+    assert model.optimizer.learning_rate == pytest.approx(1.25e-10)
+    scheduler = kt.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[scheduler])
+    assert history.history["learning_rate"] == pytest.approx([0.1, 0.05, 0.1 / 3])
+    assert model.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 / 3)
+
+
+def test_csv_logger_and_lambda_callback(tmp_path):
+    x, y = _data()
+    path = tmp_path / "log.csv"
+    ends = []
+    model = _model()
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[
+        kt.callbacks.CSVLogger(str(path)),
+        kt.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: ends.append((epoch, round(logs["loss"], 6)))),
+    ])
+    rows = list(csv.DictReader(path.open()))
+    assert [r["epoch"] for r in rows] == ["0", "1"] and set(rows[0]) == {"epoch", "loss", "accuracy"}
+    assert [(int(r["epoch"]), round(float(r["loss"]), 6)) for r in rows] == ends
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[kt.callbacks.CSVLogger(str(path), append=True)])
+    assert len(list(csv.DictReader(path.open()))) == 3
+
+
+def test_terminate_on_nan_stops_at_the_bad_batch():
+    x, y = _data()
+    x[40] = float("nan")  # third batch of 16
+    seen = []
+    model = _model()
+    history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, callbacks=[
+        kt.callbacks.TerminateOnNaN(), kt.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(b))])
+    assert seen == [0, 1, 2] and len(history.history["loss"]) == 1
+    assert np.isnan(history.history["loss"][0])
+
+
+def test_keyboard_interrupt_leaves_a_usable_model_history_and_backup(tmp_path):
+    x, y = _data()
+
+    class Interrupt(kt.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 2 and batch == 1:
+                raise KeyboardInterrupt
+
+    model = _model()
+    backup = kt.callbacks.BackupAndRestore(str(tmp_path))
+    history = model.fit(x, y, batch_size=16, epochs=5, verbose=0, callbacks=[backup, Interrupt()])
+    assert len(history.history["loss"]) == 2 and model.history is history
+    assert model.training is False and model.predict(x, verbose=0).shape == (64, 2)
+    assert os.path.exists(backup.path)  # kept: an interrupted run can be resumed
+    resumed = model.fit(x, y, batch_size=16, epochs=5, verbose=0, callbacks=[kt.callbacks.BackupAndRestore(str(tmp_path))])
+    assert len(resumed.history["loss"]) == 3 and resumed.epoch == [2, 3, 4]
+    assert not os.path.exists(backup.path)  # deleted once training completes
+
+
+def test_tensorboard_writes_scalars_or_explains_what_is_missing(tmp_path):
+    x, y = _data()
+    board = kt.callbacks.TensorBoard(str(tmp_path))
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="pip install tensorboard"):
+            _model().fit(x, y, epochs=1, verbose=0, callbacks=[board])
+        return
+    _model().fit(x, y, epochs=2, verbose=0, validation_data=(x, y), callbacks=[board])
+    assert os.listdir(tmp_path / "train") and os.listdir(tmp_path / "validation")
+
+
+def test_training_state_round_trip_continues_identically(tmp_path):
+    x, y = _data()
+    model = _model()
+    model.compile(kt.optimizers.Adam(0.01), model.loss)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    path = str(tmp_path / "state.safetensors")
+    checkpoint.save_training_state(path, model, model.optimizer, epoch=0)
+    tensors, meta = checkpoint.read_training_state(path)
+    assert meta["epoch"] == 0 and isinstance(meta["rng"]["torch"], list)
+    assert any(k.startswith("optimizer.") for k in tensors)
+    expected = model.fit(x, y, batch_size=16, epochs=1, verbose=0).history["loss"]
+    after = model.get_weights()
+    other = _model()
+    other.compile(kt.optimizers.Adam(0.01), other.loss)
+    other.fit(x[:16], y[:16], epochs=1, verbose=0)  # builds a (differently trained) optimizer state
+    checkpoint.load_training_state(path, other, other.optimizer)
+    assert other.fit(x, y, batch_size=16, epochs=1, verbose=0).history["loss"] == expected
+    for a, b in zip(other.get_weights(), after):
+        np.testing.assert_array_equal(a, b)
+    wrong = kt.Sequential([kt.Input((8,)), kt.layers.Dense(3)])
+    before = wrong.get_weights()
+    with pytest.raises(ValueError, match="does not match model"):
+        checkpoint.load_training_state(path, wrong)
+    assert all(np.array_equal(a, b) for a, b in zip(before, wrong.get_weights()))
+
+
+# ------------------------------------------------------------------------ kill and resume
+# The runs are forked from this process (no second interpreter start-up) and killed with SIGKILL.
+
+FORK = multiprocessing.get_context("fork")
+
+
+@pytest.fixture(autouse=True)
+def _warm_shape_inference():
+    # The first symbolic build in a process is slow (lazy torch imports); pay it once, before forking.
+    kt.Sequential([kt.Input((4,)), kt.layers.Dense(2)])
+
+
+def _train_with_backup(backup_dir, out, kill_epoch):
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    np.random.seed(0)
+    x = torch.randn(256, 8)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    model = kt.Sequential([kt.Input((8,)), kt.layers.Dense(16, activation="relu"), kt.layers.Dropout(0.3),
+                           kt.layers.Dense(2)])
+    model.compile(kt.optimizers.Adam(0.01), kt.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    class Kill(kt.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == kill_epoch and batch == 3:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    model.fit(x, y, batch_size=32, epochs=5, verbose=0, callbacks=[kt.callbacks.BackupAndRestore(backup_dir), Kill()])
+    checkpoint.save_model_weights(out, model)
+
+
+def _run_forked(target, *args):
+    process = FORK.Process(target=target, args=args)
+    process.start()
+    process.join(timeout=120)
+    return process.exitcode
+
+
+def test_sigkilled_fit_resumes_to_bit_identical_weights(tmp_path):
+    straight, resumed = str(tmp_path / "straight.safetensors"), str(tmp_path / "resumed.safetensors")
+    assert _run_forked(_train_with_backup, str(tmp_path / "a"), straight, -1) == 0
+    assert _run_forked(_train_with_backup, str(tmp_path / "b"), str(tmp_path / "never"), 2) == -signal.SIGKILL
+    _, meta = checkpoint.read_training_state(str(tmp_path / "b" / "latest.safetensors"))
+    assert meta["epoch"] == 1  # epochs 0 and 1 completed, killed inside epoch 2
+    assert _run_forked(_train_with_backup, str(tmp_path / "b"), resumed, -1) == 0
+    a, b = load_file(straight), load_file(resumed)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not os.path.exists(tmp_path / "b" / "latest.safetensors")  # removed once training completed
+
+
+def _write_forever(path):
+    torch.set_num_threads(1)
+    model = kt.Sequential([kt.Input((512,)), kt.layers.Dense(2048), kt.layers.Dense(512)])  # ~8 MB per write
+    step = 0
+    while True:
+        with torch.no_grad():
+            for p in model.parameters():
+                p.fill_(step)
+        checkpoint.save_training_state(path, model, epoch=step)
+        step += 1
+
+
+def test_checkpoint_killed_mid_write_is_never_half_written(tmp_path):
+    path = tmp_path / "latest.safetensors"
+    attempts, mid_write = 0, 0
+    while attempts < 3 or (mid_write == 0 and attempts < 20):
+        attempts += 1
+        process = FORK.Process(target=_write_forever, args=(str(path),))
+        process.start()
+        try:
+            deadline = time.monotonic() + 60
+            while not path.exists() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(0.01 + 0.037 * attempts)
+        finally:
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+        tensors, meta = checkpoint.read_training_state(str(path))  # complete and self-consistent
+        assert tensors and all(torch.all(t == meta["epoch"]) for t in tensors.values())
+        strays = [p for p in tmp_path.iterdir() if p.name != "latest.safetensors"]
+        # only temporary files (ours, and the one safetensors writes through) may be left behind
+        assert all(p.name.startswith((".latest.safetensors.tmp-", ".tmp")) for p in strays), strays
+        mid_write += bool(strays)  # the kill landed inside a write
+        for leftover in [*strays, path]:
+            leftover.unlink()
+    assert mid_write > 0
+
+
+def test_model_checkpoint_other_formats_go_through_model_saving(tmp_path):
+    x, y = _data()
+    model = _model(learning_rate=0.1)
+    weights = kt.callbacks.ModelCheckpoint(str(tmp_path / "w{epoch}.weights.h5"), save_weights_only=True,
+                                           monitor="loss")
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[weights])
+    expected = model.predict(x, verbose=0)
+    model.fit(x, y, epochs=1, verbose=0)
+    model.load_weights(str(tmp_path / "w1.weights.h5"))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)
+    assert sorted(os.listdir(tmp_path)) == ["w1.weights.h5"]
