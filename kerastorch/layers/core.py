@@ -48,15 +48,17 @@ class Dense(Layer):
         if in_features is None:
             raise ValueError(f"Layer {self.name!r} (Dense) needs a known last input dimension, received shape {input_shape}.")
         self.kernel = self.add_weight((in_features, self.units), self.kernel_initializer, name="kernel")
+        # Keras's (in, out) shape over nn.Linear's (out, in) memory: BLAS multiplies by a transposed
+        # contiguous matrix fastest (2x for narrow outputs on CPU), exactly as nn.Linear does.
+        self.kernel.data = self.kernel.data.t().contiguous().t()
         if self.use_bias:
             self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias")
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        if self.bias is not None and inputs.dim() == 2:  # the common case, one fused kernel call
+        if self.bias is not None and inputs.dim() == 2:  # the common case: nn.Linear's own kernel call
             return self.activation(torch.addmm(self.bias, inputs, self.kernel))
-        # kernel.T is a view; F.linear then multiplies by the contiguous (in, out) kernel directly.
-        return self.activation(F.linear(inputs, self.kernel.T, self.bias))
+        return self.activation(F.linear(inputs, self.kernel.T, self.bias))  # kernel.T: contiguous (out, in)
 
 
 class Activation(Layer):
