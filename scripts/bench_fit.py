@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 import kerastorch as kt
-from bench_forward import cnn_case, mlp_case
+from bench_forward import cnn_case, compare, mlp_case
 
 
 def torch_fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
@@ -56,12 +55,6 @@ def torch_predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int) -> n
     model.eval()
     with torch.inference_mode():
         return torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]).numpy()
-
-
-def median_seconds(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def check_same_training(model: kt.Model, reference: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
@@ -104,16 +97,9 @@ def run_case(title: str, make: Callable, samples: int, rounds: int, keras) -> No
         sides_fit["keras"] = lambda: keras_model.fit(x_np, y_np, batch_size=batch_size, epochs=1, verbose=0)
         sides_predict["keras"] = lambda: keras_model.predict(x_np, batch_size=batch_size, verbose=0)
     for what, sides in (("fit epoch", sides_fit), ("predict", sides_predict)):
-        for fn in sides.values():  # warm-up
+        for fn in sides.values():  # warm-up once; each timed call is a whole epoch or predict pass
             fn()
-        samples_by_side: dict[str, list[float]] = {side: [] for side in sides}
-        for _ in range(rounds):
-            for side, fn in sides.items():
-                samples_by_side[side].append(median_seconds(fn))
-        medians = {side: statistics.median(v) for side, v in samples_by_side.items()}
-        line = f"{title + ' ' + what:<36}" + "".join(f" {s} {medians[s] * 1e3:8.1f} ms" for s in sides)
-        ratios = "".join(f"  {s}/torch {medians[s] / medians['torch']:5.3f}" for s in sides if s != "torch")
-        print(line + ratios, flush=True)
+        compare(f"{title} {what}", sides, rounds, repeats=1, warm_up=False)
 
 
 CASES = {"mlp": ("MLP 784-256-256-10 b128", mlp_case, 2048), "cnn": ("CNN 2xConv+Pool 32x32 b64", cnn_case, 512)}

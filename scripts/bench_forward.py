@@ -28,16 +28,18 @@ import kerastorch as kt
 from kerastorch import layers
 
 
-def timed(fn: Callable[[], object], repeats: int) -> float:
-    """Seconds per call, averaged over `repeats` calls after one warm-up call."""
-    fn()
+def timed(fn: Callable[[], object], repeats: int, warm_up: bool = True) -> float:
+    """Seconds per call, averaged over `repeats` calls (after one warm-up call unless told not to)."""
+    if warm_up:
+        fn()
     start = time.perf_counter()
     for _ in range(repeats):
         fn()
     return (time.perf_counter() - start) / repeats
 
 
-def compare(name: str, sides: dict[str, Callable[[], object]], rounds: int, repeats: int) -> dict[str, float]:
+def compare(name: str, sides: dict[str, Callable[[], object]], rounds: int, repeats: int,
+            warm_up: bool = True) -> dict[str, float]:
     """Median seconds per side; each round times every side, in an order rotated round by round so
     that no side always follows the same neighbour (caches and allocator state left behind)."""
     samples: dict[str, list[float]] = {side: [] for side in sides}
@@ -45,9 +47,9 @@ def compare(name: str, sides: dict[str, Callable[[], object]], rounds: int, repe
     for round_index in range(rounds):
         shift = round_index % len(order)
         for side in order[shift:] + order[:shift]:
-            samples[side].append(timed(sides[side], repeats))
+            samples[side].append(timed(sides[side], repeats, warm_up))
     medians = {side: statistics.median(values) for side, values in samples.items()}
-    line = f"{name:<28}" + "".join(f" {side} {medians[side] * 1e3:8.3f} ms" for side in sides)
+    line = f"{name:<36}" + "".join(f" {side} {medians[side] * 1e3:8.3f} ms" for side in sides)
     reference = medians["torch"]
     ratios = "".join(f"  {side}/torch {medians[side] / reference:5.3f}" for side in sides if side != "torch")
     print(line + ratios, flush=True)
