@@ -74,7 +74,6 @@ def test_unknown_padding_string(make):
 @pytest.mark.parametrize("make,argument", [
     (lambda: kt.layers.Dense(0), "units"),
     (lambda: kt.layers.Dense(-3), "units"),
-    (lambda: kt.layers.Dense(2.5), "units"),
     (lambda: kt.layers.Embedding(0, 4), "input_dim"),
     (lambda: kt.layers.Embedding(10, -1), "output_dim"),
     (lambda: kt.layers.Conv2D(0, 3), "filters"),
@@ -82,6 +81,12 @@ def test_unknown_padding_string(make):
 ])
 def test_non_positive_sizes(make, argument):
     with pytest.raises(ValueError, match=argument):
+        make()
+
+
+@pytest.mark.parametrize("make", [lambda: kt.layers.Dense(2.5), lambda: kt.layers.Conv2D("8", 3)])
+def test_non_integer_sizes_are_type_errors(make):
+    with pytest.raises(TypeError, match="positive int"):
         make()
 
 

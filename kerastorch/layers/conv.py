@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import activations, config, initializers
+from .arguments import positive_int
 from .input_spec import InputSpec
 from .layer import Layer
 
@@ -41,15 +42,6 @@ def int_tuple(layer: str, argument: str, value: Any, rank: int, allow_zero: bool
         kind = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{layer} expected `{argument}` to be {rank} {kind} int(s), received {value!r}.")
     return tuple(int(v) for v in values)
-
-
-def positive_int(layer: str, argument: str, value: Any) -> int:
-    """A positive int argument (`filters`, `groups`, `depth_multiplier`), or a clear error."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{layer} expected `{argument}` to be a positive int, received {value!r}.")
-    if value <= 0:
-        raise ValueError(f"{layer} expected `{argument}` to be a positive int, received {value!r}.")
-    return int(value)
 
 
 def standardize_padding(layer: str, padding: Any, allow_causal: bool = False) -> str:

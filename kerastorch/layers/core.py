@@ -8,14 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from .. import activations, initializers
+from .arguments import positive_int
 from .input_spec import InputSpec
 from .layer import Layer
-
-
-def _positive_int(layer_name: str, argument: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{layer_name} expected `{argument}` to be a positive integer, received {value!r}.")
-    return value
 
 
 class Dense(Layer):
@@ -36,7 +31,7 @@ class Dense(Layer):
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        self.units = _positive_int("Dense", "units", units)
+        self.units = positive_int("Dense", "units", units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -122,8 +117,8 @@ class Embedding(Layer):
     ):
         kwargs.pop("input_length", None)
         super().__init__(**kwargs)
-        self.input_dim = _positive_int("Embedding", "input_dim", input_dim)
-        self.output_dim = _positive_int("Embedding", "output_dim", output_dim)
+        self.input_dim = positive_int("Embedding", "input_dim", input_dim)
+        self.output_dim = positive_int("Embedding", "output_dim", output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.mask_zero = mask_zero
 

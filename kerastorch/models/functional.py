@@ -111,12 +111,7 @@ class Functional(Model):
     def forward(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         """Run the graph on `inputs`: a tensor, a list (one per input) or a dict by input name."""
         if training is not None and training != self.training:
-            previous = self.training
-            self.train(training)
-            try:
-                return self.forward(inputs)
-            finally:
-                self.train(previous)
+            return self._forward_in_mode(inputs, training)
         values = self._standardize_inputs(inputs)
         # Layers are called through nn.Module.__call__ (hooks run as usual): every layer is built
         # and every shape was checked when the graph was made, so Layer.__call__'s checks for

@@ -82,6 +82,15 @@ class Model(Trainer, Layer):
         else:
             super()._build_for(inputs)
 
+    def _forward_in_mode(self, inputs: Any, training: bool) -> Any:
+        """Keras's `model(x, training=...)`: run with that mode for this call only."""
+        previous = self.training
+        self.train(training)
+        try:
+            return self.forward(inputs)
+        finally:
+            self.train(previous)
+
     @property
     def weights(self) -> list[torch.Tensor]:
         self._require_built("weights")

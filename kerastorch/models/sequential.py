@@ -137,14 +137,6 @@ class Sequential(Model):
             inputs = layer(inputs)
         return inputs
 
-    def _forward_in_mode(self, inputs: Any, training: bool) -> Any:
-        previous = self.training
-        self.train(training)
-        try:
-            return self.forward(inputs)
-        finally:
-            self.train(previous)
-
     # ----------------------------------------------------------------------------- graph access
 
     @property
