@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from . import optimizers
+from .saving.files import atomic_write
 from .training import checkpoint
 from .training.distributed import is_chief
 from .training.progress import ProgressBar
@@ -339,12 +340,11 @@ class ModelCheckpoint(_Monitor):
             ) from None
         if self.verbose > 0 and not self.save_best_only:
             print(f"Epoch {epoch + 1}: saving model to {path}")
-        if self.save_weights_only and path.endswith(".safetensors"):
-            checkpoint.save_model_weights(path, self.model)
-        elif self.save_weights_only:
-            checkpoint.atomic_write(path, lambda temp: self.model.save_weights(temp, overwrite=True))
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        if self.save_weights_only:  # both writes are atomic: a crash leaves the old file or the new one
+            self.model.save_weights(path, overwrite=True)
         else:
-            checkpoint.atomic_write(path, lambda temp: self.model.save(temp, overwrite=True))
+            self.model.save(path, overwrite=True)
         self.saved.append(path)
 
 
@@ -579,7 +579,8 @@ class BackupAndRestore(Callback):
         if not is_chief():
             return
         if self.double_checkpoint and os.path.exists(self.path):
-            checkpoint.atomic_write(self.previous_path, lambda temp: shutil.copyfile(self.path, temp))
+            with atomic_write(self.previous_path) as temp:
+                shutil.copyfile(self.path, temp)
         checkpoint.save_training_state(self.path, self.model, self.model.optimizer, epoch=epoch,
                                        scaler=getattr(self.model, "_grad_scaler", None))
 

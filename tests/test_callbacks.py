@@ -234,7 +234,7 @@ def _train_with_backup(backup_dir, out, kill_epoch):
                 os.kill(os.getpid(), signal.SIGKILL)
 
     model.fit(x, y, batch_size=32, epochs=5, verbose=0, callbacks=[kt.callbacks.BackupAndRestore(backup_dir), Kill()])
-    checkpoint.save_model_weights(out, model)
+    model.save_weights(out)
 
 
 def _run_forked(target, *args):

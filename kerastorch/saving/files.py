@@ -40,7 +40,10 @@ def atomic_write(filepath: str, overwrite: bool = True) -> Iterator[str]:
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"File {filepath!r} already exists; pass overwrite=True to replace it.")
     mode = _target_mode(filepath)
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(filepath)}.", suffix=".tmp")
+    base = os.path.basename(filepath)
+    # The temporary name ends like the target (".weights.h5"), since savers pick the format by suffix.
+    extension = base[base.index("."):] if "." in base.lstrip(".") else ""
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{base}.tmp-", suffix=extension)
     os.close(fd)
     try:
         yield temp

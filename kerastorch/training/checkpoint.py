@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
+
+from ..saving.files import atomic_write
+
 _META_KEY = "kerastorch_checkpoint"
 
 
@@ -29,30 +31,6 @@ def _safetensors() -> Any:
             "Training checkpoints need the `safetensors` package; install it with `pip install safetensors`."
         ) from error
     return safetensors.torch
-
-
-def atomic_write(path: str, write: Callable[[str], None]) -> None:
-    """Call `write(temp_path)` on a temporary file next to `path`, then rename it into place."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    base = os.path.basename(path)
-    handle, temp = tempfile.mkstemp(prefix=f".{base}.tmp-", suffix=_suffix(base), dir=folder)
-    os.close(handle)
-    try:
-        write(temp)
-        with open(temp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
-
-
-def _suffix(name: str) -> str:
-    # Savers pick the format from the extension, so the temporary file keeps all of it (".weights.h5").
-    parts = name.split(".")
-    return "." + ".".join(parts[1:]) if len(parts) > 1 else ""
 
 
 # ------------------------------------------------------------------------------------ RNG state
@@ -132,7 +110,9 @@ def save_training_state(path: str, model: torch.nn.Module, optimizer: Any = None
     tensors = {k: (v.cpu() if v.device.type != "cpu" else v) for k, v in tensors.items()}
     _share_free(tensors)
     save_file = _safetensors().save_file
-    atomic_write(path, lambda temp: save_file(tensors, temp, metadata={_META_KEY: json.dumps(meta)}))
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_write(path) as temp:
+        save_file(tensors, temp, metadata={_META_KEY: json.dumps(meta)})
 
 
 def _share_free(tensors: dict[str, torch.Tensor]) -> None:
@@ -187,11 +167,3 @@ def load_training_state(path: str, model: torch.nn.Module, optimizer: Any = None
     if restore_rng:
         set_rng_state(meta["rng"])
     return meta
-
-
-def save_model_weights(path: str, model: torch.nn.Module) -> None:
-    """The model's `state_dict` as a plain safetensors file, written atomically."""
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    _share_free(tensors)
-    save_file = _safetensors().save_file
-    atomic_write(path, lambda temp: save_file(tensors, temp))

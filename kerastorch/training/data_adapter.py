@@ -117,6 +117,18 @@ class Batch:
 # ------------------------------------------------------------------------------- array data
 
 
+def padded_batch(x: Any, y: Any, w: Any, size: int, real: int, global_real: int, shard: Shard,
+                 device: torch.device) -> Batch:
+    """A rank's share of a global batch; padding samples (beyond `real`) get weight 0."""
+    mask = None
+    if real < size:
+        mask = torch.zeros(size, dtype=torch.float32)
+        mask[:real] = 1.0
+        mask = mask.to(device)
+        w = mask if w is None else w * mask
+    return Batch(x, y, w, size, real, loss_scale(size, global_real, shard), mask)
+
+
 class ArrayAdapter:
     """In-memory data batched by index: what a hand-written training loop does."""
 
@@ -179,16 +191,7 @@ class ArrayAdapter:
             indices = torch.arange(start, stop) if order is None else order[start:stop].cpu()
             mine, real = rank_slice(indices, self.shard)
             x, y, w = self._take(mine.to(self.device) if self._on_device else mine)
-            yield self._padded(x, y, w, len(mine), real, stop - start)
-
-    def _padded(self, x: Any, y: Any, w: Any, size: int, real: int, global_real: int) -> Batch:
-        mask = None
-        if real < size:
-            mask = torch.zeros(size, dtype=torch.float32)
-            mask[:real] = 1.0
-            mask = mask.to(self.device)
-            w = mask if w is None else w * mask
-        return Batch(x, y, w, size, real, loss_scale(size, global_real, self.shard), mask)
+            yield padded_batch(x, y, w, len(mine), real, stop - start, self.shard, self.device)
 
     def _contiguous_epoch(self) -> Iterator[Batch]:
         """Prediction under DDP: each rank takes one contiguous block, so gathering keeps the order."""
@@ -326,13 +329,7 @@ class IterableAdapter:
                 size = real = num_samples(x)
                 yield Batch(x, y, w, size, real)
                 continue
-            mask = None
-            if real < size:
-                mask = torch.zeros(size, dtype=torch.float32)
-                mask[:real] = 1.0
-                mask = mask.to(self.device)
-                w = mask if w is None else w * mask
-            yield Batch(x, y, w, size, real, loss_scale(size, global_real, self.shard), mask)
+            yield padded_batch(x, y, w, size, real, global_real, self.shard, self.device)
 
 
 def _is_map_style(dataset: Any) -> bool:
