@@ -482,12 +482,21 @@ class LambdaCallback(Callback):
 
 
 class TensorBoard(Callback):
-    """Write epoch logs (and optionally batch losses) as TensorBoard scalars via torch.utils.tensorboard."""
+    """Write epoch logs (and optionally batch logs) as TensorBoard scalars via torch.utils.tensorboard.
+
+    Keras's layout and tags: `log_dir/train` and `log_dir/validation`, `epoch_loss`, `epoch_accuracy`,
+    `epoch_learning_rate`, one step per epoch; `update_freq="batch"` or N adds `batch_*` every N batches.
+    """
 
     def __init__(self, log_dir: str = "logs", histogram_freq: int = 0, write_graph: bool = True,
                  write_images: bool = False, write_steps_per_second: bool = False, update_freq: str | int = "epoch",
                  **kwargs: Any):
         super().__init__()
+        if update_freq == "batch":
+            update_freq = 1
+        if update_freq != "epoch" and not (isinstance(update_freq, int) and update_freq > 0):
+            raise ValueError(f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive integer, "
+                             f"received {update_freq!r}.")
         self.log_dir = os.fspath(log_dir)
         self.histogram_freq = histogram_freq
         self.update_freq = update_freq
@@ -521,7 +530,10 @@ class TensorBoard(Callback):
     def on_epoch_end(self, epoch, logs=None) -> None:
         if not is_chief():
             return
-        for key, value in (logs or {}).items():
+        logs = dict(logs or {})
+        if getattr(self.model, "optimizer", None) is not None:
+            logs.setdefault("learning_rate", optimizers.get_learning_rate(self.model.optimizer))
+        for key, value in logs.items():
             kind, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
             self._writer(kind).add_scalar(f"epoch_{name}", float(value), epoch)
         if self.histogram_freq and epoch % self.histogram_freq == 0:

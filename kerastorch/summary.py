@@ -152,9 +152,20 @@ def stack_rows(layers: list[Any], expand_nested: bool, depth: int = 0) -> list[S
 
 
 def _layer_output(layer: Any) -> Any:
+    """The layer's symbolic output; for a layer built by an eager call (inside a subclassed model),
+    the output its first call would give, inferred on meta tensors from the inputs it saw."""
     try:
         return layer.output
     except (AttributeError, ValueError):
+        pass
+    seen = getattr(layer, "_first_inputs", None)
+    if seen is None:
+        return None
+    from .symbolic import infer_outputs
+
+    try:
+        return infer_outputs(layer, (seen,), {})
+    except Exception:  # a layer whose first call needed more than one positional input
         return None
 
 

@@ -125,6 +125,13 @@ def map_structure(fn: Callable, structure: Any) -> Any:
     return fn(structure)
 
 
+def symbolic_like(structure: Any) -> Any:
+    """Shape-and-dtype stand-ins (no data, no graph node) for the tensors in `structure`."""
+    return map_structure(
+        lambda leaf: SymbolicTensor(leaf.shape, leaf.dtype) if isinstance(leaf, torch.Tensor) else leaf, structure
+    )
+
+
 def call_symbolic(layer, args: tuple, kwargs: dict) -> Any:
     """`layer(*args)` on symbolic inputs: build the layer, infer its outputs, record the node.
 

@@ -33,12 +33,13 @@ def test_preprocess_modes_match_keras(mode, data_format):
 
     images = np.random.default_rng(0).uniform(0, 255, (2, 3, 5, 3) if data_format == "channels_last" else (2, 3, 5, 5))
     images = images.astype("float32")
+    original = images.copy()
     expected = keras_utils.preprocess_input(images.copy(), data_format=data_format, mode=mode)
     got = imagenet_utils.preprocess_input(images, data_format=data_format, mode=mode)
     np.testing.assert_allclose(got, np.asarray(expected), rtol=1e-5, atol=1e-4)
     from_tensor = imagenet_utils.preprocess_input(torch.from_numpy(images), data_format=data_format, mode=mode)
     np.testing.assert_allclose(from_tensor.numpy(), np.asarray(expected), rtol=1e-5, atol=1e-4)
-    np.testing.assert_array_equal(images, images.copy())  # the caller's array is not modified
+    np.testing.assert_array_equal(images, original)  # the caller's array is not modified
 
 
 def test_preprocess_rejects_unknown_mode():

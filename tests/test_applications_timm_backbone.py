@@ -125,6 +125,8 @@ def test_argument_errors():
         TimmBackbone(NAME, pooling="mean")
     with pytest.raises(ValueError, match="out_indices needs features_only"):
         TimmBackbone(NAME, out_indices=(1,))
+    with pytest.raises(ValueError, match="resnet18.a1_in1k"):  # the valid tags are listed
+        TimmBackbone(NAME + ".no_such_tag")
     with pytest.raises(TypeError, match="timm model name"):
         TimmBackbone(torch.nn.Linear(2, 2))
 
@@ -138,3 +140,6 @@ def test_pretrained_offline_fails_fast_naming_the_cache(tmp_path, monkeypatch):
         TimmBackbone(NAME, pretrained=True)
     assert time.perf_counter() - start < 1.0
     assert str(tmp_path / "hf") in str(error.value)
+    # An untagged name means timm's default tag, not the alphabetically first one (ra4_e3600_...).
+    with pytest.raises(ValueError, match=r"efficientnet_b0\.ra_in1k/"):
+        TimmBackbone("efficientnet_b0", pretrained=True)

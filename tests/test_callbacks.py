@@ -4,6 +4,7 @@ import csv
 import multiprocessing
 import os
 import signal
+import sys
 import time
 
 import numpy as np
@@ -78,6 +79,64 @@ def test_early_stopping_patience_start_epoch_and_best_weights():
     with pytest.raises(ValueError, match="mode='min' or mode='max'"):
         kt.callbacks.EarlyStopping(monitor="something")
 
+
+
+def _twins(keras, learning_rate):
+    """The same 5-3 softmax model in Keras and kerastorch (Keras's seeded initial weights copied over).
+
+    Seeded so the monitored values never come within rounding of each other (no near-ties to flip).
+    """
+    keras.utils.set_random_seed(0)
+    theirs = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
+    ours = kt.Sequential([kt.Input((5,)), kt.layers.Dense(3, activation="softmax")])
+    ours.set_weights(theirs.get_weights())
+    theirs.compile(keras.optimizers.SGD(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    ours.compile(kt.optimizers.SGD(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return theirs, ours
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(patience=2, restore_best_weights=True),
+    dict(patience=1, restore_best_weights=True, start_from_epoch=3),
+    dict(patience=2, min_delta=0.01),
+    dict(patience=3, restore_best_weights=True, baseline=0.5),
+], ids=["restore", "start_from_epoch", "min_delta", "baseline"])
+def test_early_stopping_stops_and_restores_like_keras(kwargs):
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5)).astype("float32")
+    y = rng.integers(0, 3, size=40)
+    val = (x, np.roll(y, 7))  # wrong labels: val_loss falls, then rises while training fits
+    theirs, ours = _twins(keras, 0.5)
+    stop_k, stop_t = keras.callbacks.EarlyStopping(**kwargs), kt.callbacks.EarlyStopping(**kwargs)
+    expected = theirs.fit(x, y, batch_size=40, epochs=15, shuffle=False, verbose=0, validation_data=val,
+                          callbacks=[stop_k]).history
+    got = ours.fit(x, y, batch_size=40, epochs=15, shuffle=False, verbose=0, validation_data=val,
+                   callbacks=[stop_t]).history
+    assert stop_k.stopped_epoch > 0  # the scenario does stop early
+    assert (stop_t.stopped_epoch, stop_t.best_epoch) == (stop_k.stopped_epoch, stop_k.best_epoch)
+    np.testing.assert_allclose(got["val_loss"], expected["val_loss"], atol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):  # the restored (or last) weights
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(monitor="loss", factor=0.5, patience=1, min_delta=0.5, cooldown=1, min_lr=0.7),
+    dict(monitor="val_loss", factor=0.2, patience=2),
+], ids=["cooldown_min_lr", "val_loss"])
+def test_reduce_lr_on_plateau_follows_keras(kwargs):
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5)).astype("float32")
+    y = rng.integers(0, 3, size=40)
+    theirs, ours = _twins(keras, 3.0)
+    fit = dict(batch_size=40, epochs=8, shuffle=False, verbose=0, validation_data=(x, np.roll(y, 7)))
+    expected = theirs.fit(x, y, callbacks=[keras.callbacks.ReduceLROnPlateau(**kwargs)], **fit).history
+    got = ours.fit(x, y, callbacks=[kt.callbacks.ReduceLROnPlateau(**kwargs)], **fit).history
+    assert sorted(got) == sorted(expected)
+    assert len(set(expected["learning_rate"])) > 1  # the rate does change
+    np.testing.assert_allclose(got["learning_rate"], expected["learning_rate"], rtol=1e-6)
+    np.testing.assert_allclose(got["loss"], expected["loss"], atol=1e-5)
 
 def test_model_checkpoint_formats_names_saves_best_only_and_writes_atomically(tmp_path):
     x, y = _data()
@@ -164,17 +223,37 @@ def test_keyboard_interrupt_leaves_a_usable_model_history_and_backup(tmp_path):
     assert not os.path.exists(backup.path)  # deleted once training completes
 
 
-def test_tensorboard_writes_scalars_or_explains_what_is_missing(tmp_path):
+def _scalars(folder):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(folder))
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def test_tensorboard_writes_keras_tags_that_read_back(tmp_path):
+    pytest.importorskip("tensorboard")
     x, y = _data()
-    board = kt.callbacks.TensorBoard(str(tmp_path))
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="pip install tensorboard"):
-            _model().fit(x, y, epochs=1, verbose=0, callbacks=[board])
-        return
-    _model().fit(x, y, epochs=2, verbose=0, validation_data=(x, y), callbacks=[board])
-    assert os.listdir(tmp_path / "train") and os.listdir(tmp_path / "validation")
+    model = _model(learning_rate=0.05)
+    board = kt.callbacks.TensorBoard(str(tmp_path), update_freq="batch")
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0, validation_data=(x, y), callbacks=[board]).history
+    train, validation = _scalars(tmp_path / "train"), _scalars(tmp_path / "validation")
+    for key in ("loss", "accuracy"):
+        assert [s for s, _ in train[f"epoch_{key}"]] == [0, 1]
+        np.testing.assert_allclose([v for _, v in train[f"epoch_{key}"]], history[key], rtol=1e-6)
+        np.testing.assert_allclose([v for _, v in validation[f"epoch_{key}"]], history[f"val_{key}"], rtol=1e-6)
+    assert [v for _, v in train["epoch_learning_rate"]] == pytest.approx([0.05, 0.05])
+    assert [s for s, _ in train["batch_loss"]] == list(range(1, 9))  # 4 batches per epoch, 2 epochs
+    assert "epoch_learning_rate" not in validation
+
+
+def test_tensorboard_without_the_package_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # makes the import fail
+    x, y = _data()
+    with pytest.raises(ImportError, match="pip install tensorboard"):
+        _model().fit(x, y, epochs=1, verbose=0, callbacks=[kt.callbacks.TensorBoard(str(tmp_path))])
+    with pytest.raises(ValueError, match="update_freq"):
+        kt.callbacks.TensorBoard(str(tmp_path), update_freq="sometimes")
 
 
 def test_training_state_round_trip_continues_identically(tmp_path):

@@ -38,6 +38,13 @@ def test_repr_shows_name_and_built(fresh_names):
     assert repr(layer) == "<Dense name=dense, built=True>"
 
 
+def test_models_are_named_and_shown_like_layers(fresh_names):
+    assert [kt.Sequential().name for _ in range(2)] == ["sequential", "sequential_1"]
+    assert repr(kt.Sequential(name="stack")) == "<Sequential name=stack, built=False>"
+    inputs = kt.Input((2,))
+    assert repr(kt.Model(inputs, kt.layers.Dense(1)(inputs))) == "<Functional name=functional, built=True>"
+
+
 def test_name_must_be_a_string():
     with pytest.raises(TypeError, match="name must be a string"):
         kt.layers.Dense(2, name=3)
@@ -76,6 +83,29 @@ def test_weights_are_created_on_the_build_device_with_the_layer_dtype():
     with layer_module.build_device("meta"):
         on_meta.build((1, 4))
     assert all(w.device.type == "meta" for w in on_meta.weights)
+
+
+def test_first_call_casts_float_inputs_to_the_layer_dtype_like_keras():
+    x = np.random.default_rng(0).normal(size=(2, 4))  # float64, as numpy makes it
+    for dtype in ("float32", "float64"):
+        theirs, ours = keras.layers.Dense(3, dtype=dtype), kt.layers.Dense(3, dtype=dtype)
+        expected = theirs(x.astype("float32"))
+        ours(torch.zeros(1, 4, dtype=torch.float16))  # built from a half-precision batch all the same
+        ours.set_weights(theirs.get_weights())
+        assert ours.dtype == dtype and all(w.dtype == getattr(torch, dtype) for w in ours.weights)
+        np.testing.assert_allclose(to_numpy(ours(torch.from_numpy(x).to(getattr(torch, dtype)))),
+                                   to_numpy(expected), atol=1e-5)
+    assert kt.layers.Embedding(5, 2)(torch.ones(1, 3, dtype=torch.int32)).dtype == torch.float32  # ints stay
+
+
+def test_layer_dtype_follows_module_conversions():
+    layer = kt.layers.Dense(3)
+    layer(torch.zeros(1, 4))
+    assert layer.to(torch.float64).dtype == "float64" and layer.kernel.dtype == torch.float64
+    assert layer.to("cpu").dtype == "float64"  # a device move keeps the dtype
+    assert layer.half().dtype == "float16"
+    unbuilt = kt.layers.Dense(3).to(torch.float64)  # an unbuilt layer builds in the new dtype
+    assert unbuilt(torch.zeros(1, 4)).dtype == torch.float64
 
 
 @pytest.mark.cuda

@@ -245,6 +245,37 @@ def test_nested_functional_with_dict_io_both_ways(tmp_path):
         np.testing.assert_allclose(from_keras[key].detach().numpy(), expected[key], atol=1e-5)
 
 
+
+def _heads_out_of_key_order(lib):
+    """Two same-shaped heads in a dict whose written order is not its sorted order."""
+    x = lib.Input((4,), name="x")
+    h = lib.layers.Dense(3, activation="relu")(x)
+    return lib.Model(x, {"out": lib.layers.Dense(2, name="out")(h), "aux": lib.layers.Dense(2, name="aux")(h)})
+
+
+def test_dict_outputs_follow_keras_sorted_key_order_both_ways(tmp_path):
+    """Keras numbers weight groups in sorted-key order; same shapes would swap silently otherwise."""
+    x = np.random.default_rng(7).uniform(size=(2, 4)).astype("float32")
+    reference = _heads_out_of_key_order(keras)
+    _randomize_keras(reference, seed=1)
+    reference.save(tmp_path / "k.keras")
+    reference.save_weights(tmp_path / "k.weights.h5")
+    expected = reference.predict(x, verbose=0)
+    from_file = load_model(tmp_path / "k.keras")
+    from_weights = _heads_out_of_key_order(kt)
+    from_weights.load_weights(tmp_path / "k.weights.h5")
+    for model in (from_file, from_weights):
+        got = model(torch.from_numpy(x))
+        for key in ("out", "aux"):
+            np.testing.assert_allclose(got[key].detach().numpy(), expected[key], atol=1e-5, err_msg=key)
+    ours = _heads_out_of_key_order(kt)
+    _randomize_kt(ours, seed=2)
+    ours.save(tmp_path / "t.keras")
+    theirs = keras.models.load_model(tmp_path / "t.keras").predict(x, verbose=0)
+    got = ours(torch.from_numpy(x))
+    for key in ("out", "aux"):
+        np.testing.assert_allclose(theirs[key], got[key].detach().numpy(), atol=1e-5, err_msg=key)
+
 def test_xception_round_trip_and_into_keras(tmp_path):
     model = kt.applications.Xception(weights=None, include_top=False, input_shape=(71, 71, 3), pooling="avg")
     model.save(tmp_path / "x.keras")
@@ -257,6 +288,22 @@ def test_xception_round_trip_and_into_keras(tmp_path):
     assert reference.count_params() == 20_861_480
     np.testing.assert_allclose(reference.predict(x.numpy(), verbose=0), expected, atol=1e-5)
 
+
+
+def test_keras_xception_file_loads_in_kerastorch(tmp_path):
+    """A `.keras` Xception written by Keras itself, BatchNorm statistics moved off their defaults."""
+    reference = keras.applications.Xception(weights=None, include_top=False, input_shape=(71, 71, 3))
+    rng = np.random.default_rng(5)
+    for layer in reference.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(rng.normal(0, 0.1, size=layer.moving_mean.shape).astype("float32"))
+            layer.moving_variance.assign(rng.uniform(0.5, 1.5, size=layer.moving_variance.shape).astype("float32"))
+    reference.save(tmp_path / "x.keras")
+    model = load_model(tmp_path / "x.keras")
+    assert [l.name for l in model.layers] == [l.name for l in reference.layers]
+    assert model.count_params() == reference.count_params() == 20_861_480
+    x = np.random.default_rng(6).uniform(-1, 1, size=(1, 71, 71, 3)).astype("float32")
+    np.testing.assert_allclose(_predict_kt(model.eval(), x), reference.predict(x, verbose=0), atol=1e-5)
 
 def _many_layers(lib):
     """One functional model touching most layer types kerastorch supports."""

@@ -153,3 +153,30 @@ def test_build_on_input_device_and_dtype():
     assert out.shape == (1, 3, 2)
     assert model.layers[1].kernel.device.type == "cpu"
     assert model.layers[0].output.shape == (1, 3, 3)
+
+
+def test_inputs_are_cast_to_the_model_dtype_like_keras():
+    """A float64 batch (numpy's default) or an int batch runs in a float32 model, as in Keras."""
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    reference = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    expected = keras.ops.convert_to_numpy(reference(x))
+    for model in (kt.Sequential([kt.Input((4,)), layers.Dense(2)]), kt.Sequential([layers.Dense(2)])):
+        model(torch.from_numpy(x))  # builds the second model; float32 weights either way
+        model.layers[0].set_weights(reference.layers[0].get_weights())
+        for batch in (x, torch.from_numpy(x), torch.from_numpy(x).float()):
+            out = model(batch)
+            assert out.dtype == torch.float32
+            np.testing.assert_allclose(out.detach().numpy(), expected, atol=1e-5)
+        assert model(torch.ones(3, 4, dtype=torch.int64)).dtype == torch.float32
+        assert model.input.dtype == torch.float32
+
+
+def test_module_conversions_move_the_input_dtype_along():
+    """`model.to(torch.float64)` (or bfloat16) then takes and returns that dtype, like any nn.Module."""
+    inputs = kt.Input((4,))
+    functional = kt.Model(inputs, layers.Dense(2)(inputs))
+    for model in (kt.Sequential([kt.Input((4,)), layers.Dense(2)]), functional):
+        for dtype in (torch.float64, torch.bfloat16):
+            model.to(dtype)
+            assert model(torch.ones(3, 4, dtype=dtype)).dtype == dtype
+            assert model(torch.ones(3, 4)).dtype == dtype  # float32 input cast to the weights' dtype

@@ -67,6 +67,31 @@ def test_summary_after_build_by_call_shows_concrete_batch():
     assert "(1, 2)" in text and "(1, 3)" in text
 
 
+def subclassed(lib):
+    class TwoDense(lib.Model):
+        def __init__(self):
+            super().__init__(name="two_dense")
+            self.hidden = lib.layers.Dense(4, activation="relu", name="hidden")
+            self.out = lib.layers.Dense(2, name="out")
+
+        def call(self, inputs, training=None):
+            return self.out(self.hidden(inputs))
+
+    return TwoDense()
+
+
+def test_subclassed_model_summary_shows_the_shapes_seen_like_keras():
+    rows = []
+    for lib in (keras, kt):
+        model = subclassed(lib)
+        model(torch.ones(3, 5))
+        text = captured(model)
+        rows.append([line for line in text.splitlines() if "(Dense)" in line])
+        assert "(3, 4)" in text and "(3, 2)" in text and "?" not in text
+    assert len(rows[0]) == len(rows[1]) == 2
+    assert [line.split()[1:6] for line in rows[1]] == [line.split()[1:6] for line in rows[0]]
+
+
 @pytest.mark.parametrize("deep,expected", [(False, "11,680 (45.62 KB)"), (True, "48,672 (190.12 KB)")])
 def test_guide_conv_models_match_keras(deep, expected):
     ours, reference = conv_stack(kt, deep), conv_stack(keras, deep)

@@ -77,6 +77,41 @@ def test_fit_matches_keras_with_validation_split_class_and_sample_weights():
     np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), atol=1e-5)
 
 
+
+def test_accuracy_string_resolves_like_keras():
+    """"accuracy" picks binary / sparse / categorical from the shapes, as Keras does."""
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)  # fixed weights: no prediction within rounding of a threshold
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5)).astype("float32")
+    labels = rng.integers(0, 3, size=40)
+    cases = [  # (units, activation, loss, y, kerastorch metric class)
+        (3, "softmax", "sparse_categorical_crossentropy", labels, "SparseCategoricalAccuracy"),
+        (3, "softmax", "sparse_categorical_crossentropy", labels[:, None], "SparseCategoricalAccuracy"),
+        (3, "softmax", "categorical_crossentropy", np.eye(3, dtype="float32")[labels], "CategoricalAccuracy"),
+        (1, "sigmoid", "binary_crossentropy", (labels[:, None] > 0).astype("float32"), "BinaryAccuracy"),
+        (1, "sigmoid", "binary_crossentropy", (labels > 0).astype("float32"), "BinaryAccuracy"),
+    ]
+    for units, activation, loss, y, kind in cases:
+        theirs = keras.Sequential([keras.Input((5,)), keras.layers.Dense(units, activation=activation)])
+        ours = kt.Sequential([kt.Input((5,)), kt.layers.Dense(units, activation=activation)])
+        ours.set_weights(theirs.get_weights())
+        theirs.compile("sgd", loss, metrics=["accuracy", "acc"])
+        ours.compile("sgd", loss, metrics=["accuracy", "acc"])
+        expected = theirs.evaluate(x, y, verbose=0, return_dict=True)
+        got = ours.evaluate(x, y, verbose=0, return_dict=True)
+        assert got == pytest.approx(expected, abs=1e-6), (loss, y.shape)
+        assert [type(m).__name__ for m in ours.metrics[1:]] == [kind, kind]  # after the loss tracker
+
+    # Deliberate difference: with a from_logits binary loss the threshold is 0 (a probability of 0.5);
+    # Keras keeps 0.5 on the logits, which misreads them.
+    ours = kt.Sequential([kt.Input((5,)), kt.layers.Dense(1)])
+    ours.compile("sgd", kt.losses.BinaryCrossentropy(from_logits=True), metrics=["accuracy"])
+    y = (labels > 0).astype("float32")
+    logits = ours.predict(x, verbose=0)[:, 0]
+    accuracy = ours.evaluate(x, y, verbose=0, return_dict=True)["accuracy"]
+    assert accuracy == pytest.approx(((logits > 0) == (y > 0.5)).mean())
+
 def test_class_weight_changes_the_loss_as_keras_does():
     x, y = _blobs(64)
     model = _mlp(2, "softmax")

@@ -68,6 +68,12 @@ class TimmBackbone(Layer):
             raise ValueError(
                 f"TimmBackbone: {name!r} is not a timm model name; see timm.list_models('pattern*') for the choices."
             )
+        if "." in name and name not in timm.list_pretrained(name):
+            architecture = name.split(".")[0]
+            raise ValueError(
+                f"TimmBackbone: timm has no pretrained tag {name!r}; choose one of "
+                f"{timm.list_pretrained(architecture + '.*')} or drop the tag for timm's default."
+            )
         self.data_format = config.standardize_data_format(data_format)
         if input_shape is not None:
             input_shape = tuple(input_shape)
@@ -90,7 +96,7 @@ class TimmBackbone(Layer):
         if weights is not None:
             create_kwargs["pretrained_cfg_overlay"] = dict(file=str(weights))
         elif pretrained:
-            cfg = timm.models.get_pretrained_cfg(name) if "." in name else _default_pretrained_cfg(name)
+            cfg = _pretrained_cfg(name)
             cached = pretrained_files.timm_weights_or_error(name, cfg)
             if cached is not None:
                 create_kwargs["pretrained_cfg_overlay"] = dict(file=cached)
@@ -207,15 +213,14 @@ class _FeaturesOnly(nn.Module):
         return self.model.forward_features(x)
 
 
-def _default_pretrained_cfg(name: str) -> Any:
-    import timm
-
+def _pretrained_cfg(name: str) -> Any:
+    """The config of the weights timm itself loads for `name` (its default tag when none is given)."""
     from timm.models import get_pretrained_cfg
 
-    tags = timm.list_pretrained(name + ".*") or timm.list_pretrained(name)
-    if not tags:
+    cfg = get_pretrained_cfg(name)
+    if cfg is None or not (cfg.hf_hub_id or cfg.url or cfg.file):
         raise ValueError(f"TimmBackbone: timm has no pretrained weights for {name!r}; use pretrained=False.")
-    return get_pretrained_cfg(tags[0])
+    return cfg
 
 
 def resolve_data_config(layer_or_model: Any) -> dict[str, Any]:

@@ -67,6 +67,23 @@ def first_tensor(inputs: Any) -> Any:
     return inputs
 
 
+def cast_floats(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A float tensor in `dtype` (Keras's input autocast); ints and autocast regions pass unchanged."""
+    if tensor.dtype == dtype or not tensor.is_floating_point() or not dtype.is_floating_point:
+        return tensor
+    if torch.is_autocast_enabled(tensor.device.type):
+        return tensor  # mixed precision: torch.autocast picks the compute dtype per op
+    return tensor.to(dtype)
+
+
+def converted_dtype(fn: Any, dtype: torch.dtype) -> torch.dtype:
+    """The dtype a module conversion (`fn` given to `nn.Module._apply`) turns `dtype` into."""
+    try:
+        return fn(torch.empty(0, dtype=dtype)).dtype
+    except Exception:  # a conversion that cannot run on an empty CPU tensor leaves dtypes alone
+        return dtype
+
+
 def _is_weight_buffer(tensor: torch.Tensor) -> bool:
     # Keras counts float state (BatchNorm moving statistics) as weights; integer counters are not.
     return tensor.is_floating_point() or tensor.is_complex()
@@ -152,6 +169,9 @@ class Layer(nn.Module):
 
             return call_symbolic(self, args, kwargs)
         if not self.built:
+            if isinstance(inputs, torch.Tensor) and args and args[0] is inputs:
+                inputs = cast_floats(inputs, self._dtype)  # Keras casts float inputs to the layer's dtype
+                args = (inputs, *args[1:])
             self._build_for(inputs)
         if self.input_spec is not None and isinstance(inputs, torch.Tensor):
             self.input_spec.check(self, inputs)
@@ -165,6 +185,17 @@ class Layer(nn.Module):
         with build_device(device):
             self.build(shape_of(inputs))
         self.built = True
+        if device.type != "meta" and getattr(first_tensor(inputs), "device", device).type != "meta":
+            # What the first real call saw, so a summary can show output shapes without a graph.
+            from ..symbolic import symbolic_like
+
+            self._first_inputs = symbolic_like(inputs)
+
+    def _apply(self, fn: Any, recurse: bool = True) -> "Layer":
+        """`.to(dtype)`, `.half()`, `.double()`: the layer's dtype follows, so inputs are cast to it."""
+        result = super()._apply(fn, recurse)
+        self._dtype = converted_dtype(fn, self._dtype)
+        return result
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Keras-style layers implement `call`; built-in layers override `forward` directly."""

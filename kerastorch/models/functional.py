@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..layers.layer import Layer
+from ..layers.layer import Layer, converted_dtype
 from ..symbolic import Node, SymbolicTensor, flatten, map_structure
 from .model import Model
 
@@ -188,6 +188,12 @@ class Functional(Model):
             raise TypeError(
                 f"Model {self.name!r} expected tensors or arrays as inputs, received {type(value).__name__}."
             ) from error
+
+    def _apply(self, fn: Any, recurse: bool = True) -> "Functional":
+        """After `.to(dtype)`/`.half()`, float inputs are cast to the new dtype instead of the old one."""
+        result = super()._apply(fn, recurse)
+        self._input_checks = [(converted_dtype(fn, dtype), rank, fixed) for dtype, rank, fixed in self._input_checks]
+        return result
 
     def build(self, input_shape: Any = None) -> None:
         """A functional model is built when it is created."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+import numpy as np
 import torch
 from torch import nn
 
+from .. import config
 from ..layers.input_layer import Input, InputLayer
-from ..layers.layer import Layer, build_device
+from ..layers.layer import Layer, build_device, converted_dtype
 from ..layers.torch_module import as_layer
 from ..symbolic import SymbolicTensor
 from .model import Model
@@ -35,6 +37,7 @@ class Sequential(Model):
         self._stack: list[Layer] = []
         self._graph_input: SymbolicTensor | None = None
         self._graph_outputs: list[Any] = []
+        self._input_dtype: torch.dtype | None = None  # inputs are cast to it, as Keras does
         if self._batch_input_shape is not None:
             self._start_graph(Input(batch_shape=self._batch_input_shape))
         for layer in layers or ():
@@ -91,6 +94,7 @@ class Sequential(Model):
 
     def _start_graph(self, tensor: SymbolicTensor) -> None:
         self._graph_input = tensor
+        self._input_dtype = tensor.dtype
         self._graph_outputs = []
         self.built = True
 
@@ -99,15 +103,20 @@ class Sequential(Model):
         self._build_graph(input_shape, None)
 
     def _build_for(self, inputs: Any) -> None:
-        device = getattr(inputs, "device", torch.device("cpu"))
+        device = inputs.device if isinstance(inputs, torch.Tensor) else torch.device("cpu")
+        dtype = getattr(inputs, "dtype", None)
+        dtype = None if dtype is None else config.standardize_dtype(dtype)  # numpy dtypes too
+        if dtype is not None and dtype.is_floating_point and self._stack and isinstance(self._stack[0], Layer):
+            dtype = self._stack[0]._dtype  # Keras builds on the first layer's dtype, then casts inputs to it
         with build_device(device if device.type != "meta" else "cpu"):
-            self._build_graph(tuple(inputs.shape), getattr(inputs, "dtype", None))
+            self._build_graph(tuple(inputs.shape), dtype)
 
     def _build_graph(self, input_shape: Any, dtype: Any) -> None:
         if input_shape is None:
             raise ValueError(f"Model {self.name!r}: build() needs an input shape, for example (None, 16).")
         layers = list(self._stack)
         self._graph_input = Input(batch_shape=tuple(input_shape), dtype=dtype)
+        self._input_dtype = self._graph_input.dtype
         self._graph_outputs = []
         for layer in layers:
             previous = self._graph_outputs[-1] if self._graph_outputs else self._graph_input
@@ -133,9 +142,23 @@ class Sequential(Model):
     def forward(self, inputs: Any, training: bool | None = None) -> Any:
         if training is not None and training != self.training:
             return self._forward_in_mode(inputs, training)
+        if not isinstance(inputs, torch.Tensor) and hasattr(inputs, "__array__"):
+            inputs = torch.as_tensor(np.asarray(inputs), device=self._device())
+        if isinstance(inputs, torch.Tensor) and self._input_dtype is not None and inputs.dtype != self._input_dtype:
+            inputs = inputs.to(self._input_dtype)  # like Keras: a float64 batch into a float32 model
         for layer in self._stack:
             inputs = layer(inputs)
         return inputs
+
+    def _device(self) -> torch.device:
+        return next(iter(self.parameters()), torch.empty(0)).device
+
+    def _apply(self, fn: Any, recurse: bool = True) -> "Sequential":
+        """After `.to(dtype)`/`.half()`, inputs are cast to the new dtype instead of the old one."""
+        result = super()._apply(fn, recurse)
+        if self._input_dtype is not None:
+            self._input_dtype = converted_dtype(fn, self._input_dtype)
+        return result
 
     # ----------------------------------------------------------------------------- graph access
 

@@ -149,7 +149,11 @@ class LossTracker(metrics_module.Metric):
 
 
 def resolve_metric(identifier: Any, y_true: Any, y_pred: torch.Tensor, loss: Any) -> Any:
-    """Keras's metric resolution, with "accuracy" picked from the shapes (and logits from the loss)."""
+    """Keras's metric resolution: "accuracy" is picked from the shapes, exactly as Keras picks it.
+
+    One deliberate difference: after a `from_logits=True` binary loss the threshold is 0 (probability
+    0.5); Keras keeps 0.5 and so compares logits against a probability threshold.
+    """
     if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
         y_true = torch.as_tensor(y_true)
         binary = y_pred.shape[-1] == 1 if y_pred.ndim else True
