@@ -105,11 +105,12 @@ class Node:
 
 
 def flatten(structure: Any) -> list[Any]:
-    """Leaves of nested lists/tuples/dicts, in order."""
+    """Leaves of nested lists/tuples/dicts, in order (dicts by sorted key, like Keras)."""
     if isinstance(structure, (list, tuple)):
         return list(itertools.chain.from_iterable(flatten(s) for s in structure))
     if isinstance(structure, dict):
-        return list(itertools.chain.from_iterable(flatten(v) for v in structure.values()))
+        # Sorted by key, as Keras flattens dicts: the order of `model.outputs`, layers and weights.
+        return list(itertools.chain.from_iterable(flatten(structure[k]) for k in sorted(structure)))
     return [structure]
 
 

@@ -518,3 +518,19 @@ def test_functional_residual_mlp_equals_hand_written_torch():
     x = torch.randn(5, 16)
     torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=1e-5)
     assert model.count_params() == sum(p.numel() for p in reference.parameters())
+
+
+def test_dict_outputs_follow_keras_sorted_key_order():
+    def build(lib):
+        x = lib.Input((4,), name="x")
+        return lib.Model(x, {"out": lib.layers.Dense(2, name="out")(x), "aux": lib.layers.Dense(3, name="aux")(x)})
+
+    ours, reference = build(kt), build(keras)
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in reference.layers]
+    assert [tuple(t.shape) for t in ours.outputs] == [tuple(t.shape) for t in reference.outputs]
+    ours.set_weights(reference.get_weights())
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    expected = reference(x)
+    result = ours(torch.from_numpy(x))
+    for key in ("out", "aux"):
+        np.testing.assert_allclose(result[key].detach().numpy(), keras.ops.convert_to_numpy(expected[key]), atol=1e-5)

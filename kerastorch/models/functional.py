@@ -102,7 +102,7 @@ class Functional(Model):
             for t in self._flat_inputs
         ]
         if isinstance(self._inputs_struct, dict):
-            self._input_keys = list(self._inputs_struct)
+            self._input_keys = sorted(self._inputs_struct)  # the order `flatten` gives the inputs
         else:
             self._input_keys = [t.name for t in self._flat_inputs]
 

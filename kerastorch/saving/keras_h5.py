@@ -60,32 +60,8 @@ def _graph_layers(module: nn.Module) -> list[nn.Module] | None:
     from ..models.functional import Functional
     from ..models.sequential import Sequential
 
-    if isinstance(module, Sequential):
-        return module.layers
-    if isinstance(module, Functional):
-        if not (_has_dict(module._inputs_struct) or _has_dict(module._outputs_struct)):
-            return module.layers  # input layers included, in Keras's order, as Keras lists them
-        # Keras flattens dict inputs/outputs in sorted key order, which can order the layers (and so
-        # the group numbers) differently from the order the dict was written in.
-        from ..models.functional import _map_graph
-
-        return _map_graph(_sorted_flatten(module._inputs_struct), _sorted_flatten(module._outputs_struct))[1]
-    return None
-
-
-def _has_dict(structure: Any) -> bool:
-    if isinstance(structure, dict):
-        return True
-    return isinstance(structure, (list, tuple)) and any(_has_dict(s) for s in structure)
-
-
-def _sorted_flatten(structure: Any) -> list[Any]:
-    """Leaves in Keras's (optree's) order: dict values by sorted key."""
-    if isinstance(structure, dict):
-        return [leaf for key in sorted(structure) for leaf in _sorted_flatten(structure[key])]
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in _sorted_flatten(item)]
-    return [structure]
+    # Functional layers include the input layers, in Keras's order (dicts flattened by sorted key).
+    return module.layers if isinstance(module, (Sequential, Functional)) else None
 
 
 def _walk(module: nn.Module, path: str, slots: list[Slot], visited: set[int]) -> None:
