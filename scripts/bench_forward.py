@@ -44,6 +44,8 @@ def compare(name: str, sides: dict[str, Callable[[], object]], rounds: int, repe
     that no side always follows the same neighbour (caches and allocator state left behind)."""
     samples: dict[str, list[float]] = {side: [] for side in sides}
     order = list(sides)
+    if repeats <= 0:  # auto: about 0.1 s per timing, from one call of the first side
+        repeats = max(1, round(0.1 / timed(sides[order[0]], 1)))
     for round_index in range(rounds):
         shift = round_index % len(order)
         for side in order[shift:] + order[:shift]:
@@ -163,7 +165,7 @@ CASES = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=0, help="calls per timing (0: about 0.1 s worth)")
     parser.add_argument("--only", default="", help=f"comma-separated case names: {','.join(CASES)}")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()

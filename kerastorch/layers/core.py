@@ -51,9 +51,10 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        if self.bias is not None and inputs.dim() == 2:  # the common case: nn.Linear's own kernel call
-            return self.activation(torch.addmm(self.bias, inputs, self.kernel))
-        return self.activation(F.linear(inputs, self.kernel.T, self.bias))  # kernel.T: contiguous (out, in)
+        bias = self.bias
+        if bias is not None and inputs.dim() == 2:  # the common case: nn.Linear's own kernel call
+            return self.activation(torch.addmm(bias, inputs, self.kernel))
+        return self.activation(F.linear(inputs, self.kernel.T, bias))  # kernel.T: contiguous (out, in)
 
 
 class Activation(Layer):

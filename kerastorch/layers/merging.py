@@ -83,7 +83,10 @@ class Merge(Layer):
     def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         # The graph was checked when the layer was built; eager calls are checked only when something
         # is off, so the hot path is the arithmetic alone.
-        count = len(inputs) if isinstance(inputs, (list, tuple)) else 0
+        is_sequence = isinstance(inputs, (list, tuple))
+        if is_sequence and len(inputs) == 2 and inputs[0].shape == inputs[1].shape:
+            return self._merge(inputs)  # the common case (a residual Add): nothing to check or align
+        count = len(inputs) if is_sequence else 0
         if count < self._min_inputs or (self._max_inputs is not None and count > self._max_inputs):
             self._validate(inputs)
         batch = inputs[0].shape[0]
