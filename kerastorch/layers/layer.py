@@ -204,9 +204,6 @@ class Layer(nn.Module):
             raise NotImplementedError(f"Layer {self.name!r} ({type(self).__name__}) implements neither call() nor forward().")
         return call(*args, **kwargs)
 
-    def __or__(self, other: Any) -> Any:
-        return NotImplemented
-
     def __ror__(self, inputs: Any) -> Any:
         """`x | layer` is `layer(x)`, for tensors and symbolic inputs alike."""
         return self(inputs)
