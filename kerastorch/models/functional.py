@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..layers.layer import Layer, converted_dtype
@@ -169,7 +168,7 @@ class Functional(Model):
         values = [None] * self._num_slots
         for index, (x, (dtype, rank, fixed)) in enumerate(zip(flat, self._input_checks)):
             if not isinstance(x, torch.Tensor):
-                x = self._convert(x, dtype)
+                x = self._input_tensor(x, dtype)
             elif x.dtype != dtype:
                 x = x.to(dtype)
             if x.dim() != rank or any(x.shape[axis] != size for axis, size in fixed):
@@ -179,15 +178,6 @@ class Functional(Model):
                 )
             values[index] = x
         return values
-
-    def _convert(self, value: Any, dtype: torch.dtype) -> torch.Tensor:
-        device = next(iter(self.parameters()), torch.empty(0)).device
-        try:
-            return torch.as_tensor(np.asarray(value), dtype=dtype, device=device)
-        except (TypeError, ValueError) as error:
-            raise TypeError(
-                f"Model {self.name!r} expected tensors or arrays as inputs, received {type(value).__name__}."
-            ) from error
 
     def _apply(self, fn: Any, recurse: bool = True) -> "Functional":
         """After `.to(dtype)`/`.half()`, float inputs are cast to the new dtype instead of the old one."""

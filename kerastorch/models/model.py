@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..layers.layer import Layer, shape_of
@@ -81,6 +82,15 @@ class Model(Trainer, Layer):
             self.built = True
         else:
             super()._build_for(inputs)
+
+    def _input_tensor(self, value: Any, dtype: torch.dtype | None) -> torch.Tensor:
+        """An array-like model input as a tensor on the model's device (numpy in, like Keras)."""
+        try:
+            return torch.as_tensor(np.asarray(value), dtype=dtype, device=self._model_device())
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"Model {self.name!r} expected tensors or arrays as inputs, received {type(value).__name__}."
+            ) from error
 
     def _forward_in_mode(self, inputs: Any, training: bool) -> Any:
         """Keras's `model(x, training=...)`: run with that mode for this call only."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -143,15 +142,12 @@ class Sequential(Model):
         if training is not None and training != self.training:
             return self._forward_in_mode(inputs, training)
         if not isinstance(inputs, torch.Tensor) and hasattr(inputs, "__array__"):
-            inputs = torch.as_tensor(np.asarray(inputs), device=self._device())
+            inputs = self._input_tensor(inputs, self._input_dtype)
         if isinstance(inputs, torch.Tensor) and self._input_dtype is not None and inputs.dtype != self._input_dtype:
             inputs = inputs.to(self._input_dtype)  # like Keras: a float64 batch into a float32 model
         for layer in self._stack:
             inputs = layer(inputs)
         return inputs
-
-    def _device(self) -> torch.device:
-        return next(iter(self.parameters()), torch.empty(0)).device
 
     def _apply(self, fn: Any, recurse: bool = True) -> "Sequential":
         """After `.to(dtype)`/`.half()`, inputs are cast to the new dtype instead of the old one."""
