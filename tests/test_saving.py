@@ -1,5 +1,6 @@
 """Weight files: Keras `.weights.h5` both ways with real Keras 3, safetensors, `.pt`, all-or-nothing loads."""
 
+import functools
 import warnings
 
 import h5py
@@ -24,50 +25,33 @@ def _randomize_kt(model, seed=0):
     model.set_weights([rng.uniform(0.5, 1.5, size=w.shape).astype("float32") for w in model.get_weights()])
 
 
-def keras_conv_net():
-    return keras.Sequential([
-        keras.Input((8, 8, 3)),
-        keras.layers.Conv2D(4, 3, padding="same"),
-        keras.layers.BatchNormalization(),
-        keras.layers.Activation("relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(5, 3),
-        keras.layers.Flatten(),
-        keras.layers.Dense(3, activation="softmax"),
+def conv_net(lib):
+    """A conv net with BatchNorm, built the same way in Keras (`lib=keras`) or kerastorch (`lib=kt`)."""
+    return lib.Sequential([
+        lib.Input((8, 8, 3)),
+        lib.layers.Conv2D(4, 3, padding="same"),
+        lib.layers.BatchNormalization(),
+        lib.layers.Activation("relu"),
+        lib.layers.MaxPooling2D(),
+        lib.layers.Conv2D(5, 3),
+        lib.layers.Flatten(),
+        lib.layers.Dense(3, activation="softmax"),
     ])
 
 
-def kt_conv_net():
-    return kt.Sequential([
-        kt.Input((8, 8, 3)),
-        kt.layers.Conv2D(4, 3, padding="same"),
-        kt.layers.BatchNormalization(),
-        kt.layers.Activation("relu"),
-        kt.layers.MaxPooling2D(),
-        kt.layers.Conv2D(5, 3),
-        kt.layers.Flatten(),
-        kt.layers.Dense(3, activation="softmax"),
+def text_model(lib):
+    """An Embedding + pooling text model, built the same way in either library."""
+    return lib.Sequential([
+        lib.Input((12,), dtype="int32"),
+        lib.layers.Embedding(40, 6),
+        lib.layers.GlobalAveragePooling1D(),
+        lib.layers.Dense(4, activation="relu"),
+        lib.layers.Dense(1, activation="sigmoid"),
     ])
 
 
-def keras_text_model():
-    return keras.Sequential([
-        keras.Input((12,), dtype="int32"),
-        keras.layers.Embedding(40, 6),
-        keras.layers.GlobalAveragePooling1D(),
-        keras.layers.Dense(4, activation="relu"),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
-
-
-def kt_text_model():
-    return kt.Sequential([
-        kt.Input((12,), dtype="int32"),
-        kt.layers.Embedding(40, 6),
-        kt.layers.GlobalAveragePooling1D(),
-        kt.layers.Dense(4, activation="relu"),
-        kt.layers.Dense(1, activation="sigmoid"),
-    ])
+keras_conv_net, kt_conv_net = functools.partial(conv_net, keras), functools.partial(conv_net, kt)
+keras_text_model, kt_text_model = functools.partial(text_model, keras), functools.partial(text_model, kt)
 
 
 IMAGES = np.random.default_rng(1).uniform(size=(4, 8, 8, 3)).astype("float32")
