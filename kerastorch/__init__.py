@@ -1,6 +1,6 @@
 """kerastorch: Keras 3's model-building API, where every layer and model is a torch.nn.Module."""
 
-from . import activations, config, initializers, layers, ops
+from . import activations, config, initializers, layers, ops, utils
 from . import callbacks, datasets, losses, metrics, mixed_precision, models, optimizers
 from . import applications
 from .layers import Input, InputLayer, Layer
@@ -12,5 +12,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Input", "InputLayer", "Layer", "Model", "Sequential", "activations", "applications", "callbacks", "config",
     "datasets", "freeze_weights", "initializers", "layers", "losses", "metrics", "mixed_precision", "models",
-    "ops", "optimizers", "unfreeze_weights",
+    "ops", "optimizers", "unfreeze_weights", "utils",
 ]

@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import config
+from .. import config
+
+__all__ = ['convert_to_tensor', 'convert_to_numpy', 'ones', 'zeros', 'full', 'ones_like', 'zeros_like', 'arange', 'shape', 'cast']
 
 
 def _dtype(dtype: Any) -> torch.dtype:

@@ -1,0 +1,1 @@
+"""`kt.utils`: Keras 3's `keras.utils`."""
