@@ -13,6 +13,7 @@ from typing import Any, Callable
 import torch
 
 from . import config
+from .tree import flatten, map_structure  # noqa: F401  (re-exported: graph code imports them from here)
 
 # Placeholder sizes for unknown (None) dimensions; a second run tells them from real sizes.
 _PLACEHOLDERS = (83, 89)
@@ -102,28 +103,6 @@ class Node:
     @property
     def is_input(self) -> bool:
         return not self.input_tensors
-
-
-def flatten(structure: Any) -> list[Any]:
-    """Leaves of nested lists/tuples/dicts, in order (dicts by sorted key, like Keras)."""
-    if isinstance(structure, (list, tuple)):
-        return list(itertools.chain.from_iterable(flatten(s) for s in structure))
-    if isinstance(structure, dict):
-        # Sorted by key, as Keras flattens dicts: the order of `model.outputs`, layers and weights.
-        return list(itertools.chain.from_iterable(flatten(structure[k]) for k in sorted(structure)))
-    return [structure]
-
-
-def map_structure(fn: Callable, structure: Any) -> Any:
-    """Apply `fn` to every leaf, keeping lists, tuples (named too) and dicts."""
-    if isinstance(structure, list):
-        return [map_structure(fn, s) for s in structure]
-    if isinstance(structure, tuple):
-        items = [map_structure(fn, s) for s in structure]
-        return type(structure)(*items) if hasattr(structure, "_fields") else tuple(items)
-    if isinstance(structure, dict):
-        return {k: map_structure(fn, v) for k, v in structure.items()}
-    return fn(structure)
 
 
 def symbolic_like(structure: Any) -> Any:

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import kerastorch as kt
+from kerastorch.layers.layer import snake_case
 from kerastorch.saving import keras_h5
 
 
@@ -199,8 +200,8 @@ def test_keras_slots_follow_keras_naming():
     paths = [slot.path for slot in keras_h5.weight_slots(model)]
     assert paths[:3] == ["", "layers/conv2d", "layers/batch_normalization"]
     assert "layers/conv2d_1" in paths and "layers/max_pooling2d" in paths
-    assert keras_h5.keras_snake_case("Conv2DTranspose") == "conv2d_transpose"
-    assert keras_h5.keras_snake_case("GlobalAveragePooling1D") == "global_average_pooling1d"
+    assert snake_case("Conv2DTranspose") == "conv2d_transpose"
+    assert snake_case("GlobalAveragePooling1D") == "global_average_pooling1d"
 
 
 def test_unbuilt_model_and_bad_suffix_are_refused(tmp_path):
@@ -276,3 +277,11 @@ def test_cuda_model_saves_and_loads(tmp_path, suffix):
     assert all(w.device.type == "cuda" for w in other.weights)
     x = torch.as_tensor(IMAGES, device="cuda")
     torch.testing.assert_close(other(x), model(x))
+
+
+def test_auto_names_and_weight_groups_follow_keras_snake_case():
+    """One naming rule, Keras's: auto names and `.weights.h5` group names agree with Keras's own."""
+    from keras.src.utils.naming import to_snake_case
+
+    for name in ("R2Score", "Conv2DTranspose", "PReLU", "LSTMCell", "GlobalAveragePooling1D", "IoU"):
+        assert snake_case(name) == to_snake_case(name)

@@ -18,6 +18,7 @@ from .. import activations, config, initializers
 from .arguments import positive_int
 from .input_spec import InputSpec
 from .layer import Layer
+from .padding import pad_same, same_padding, standardize_padding
 
 __all__ = [
     "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
@@ -42,36 +43,6 @@ def int_tuple(layer: str, argument: str, value: Any, rank: int, allow_zero: bool
         kind = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{layer} expected `{argument}` to be {rank} {kind} int(s), received {value!r}.")
     return tuple(int(v) for v in values)
-
-
-def standardize_padding(layer: str, padding: Any, allow_causal: bool = False) -> str:
-    """Lower-cased "valid"/"same" (and "causal" where allowed), or a ValueError listing the choices."""
-    allowed = ("valid", "same", "causal") if allow_causal else ("valid", "same")
-    if not isinstance(padding, str):
-        raise TypeError(f"{layer} expected `padding` to be one of {allowed}, received {padding!r}.")
-    if padding.lower() not in allowed:
-        raise ValueError(f"{layer} expected `padding` to be one of {allowed}, received {padding!r}.")
-    return padding.lower()
-
-
-def same_padding(
-    sizes: tuple[int, ...], kernel: tuple[int, ...], strides: tuple[int, ...], dilation: tuple[int, ...]
-) -> list[tuple[int, int]]:
-    """Keras/TF "same" padding per spatial axis as (before, after); an odd total puts the extra after."""
-    pads = []
-    for size, k, s, d in zip(sizes, kernel, strides, dilation):
-        span = (k - 1) * d + 1
-        total = max(0, (-(-size // s) - 1) * s + span - size)
-        pads.append((total // 2, total - total // 2))
-    return pads
-
-
-def pad_same(x: torch.Tensor, pads: list[tuple[int, int]], value: float = 0.0) -> tuple[torch.Tensor, Any]:
-    """Return (input, torch padding): symmetric pads go to the torch op; asymmetric ones use F.pad."""
-    if all(before == after for before, after in pads):
-        return x, [before for before, _ in pads]
-    flat = [p for pair in reversed(pads) for p in pair]  # F.pad wants the last axis first
-    return F.pad(x, flat, value=value), 0
 
 
 def to_channels_first(x: torch.Tensor, data_format: str) -> torch.Tensor:

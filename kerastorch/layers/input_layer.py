@@ -24,6 +24,8 @@ class InputLayer(Layer):
     ):
         if shape is None and batch_shape is None and "input_shape" in kwargs:
             shape = kwargs.pop("input_shape")
+        if batch_shape is None and kwargs.get("batch_input_shape") is not None:
+            batch_shape = kwargs.pop("batch_input_shape")  # the older Keras spelling, still read by Keras 3
         if shape is not None and batch_shape is not None:
             raise ValueError("InputLayer takes `shape` or `batch_shape`, not both.")
         if batch_shape is None:

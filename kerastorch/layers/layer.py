@@ -32,10 +32,11 @@ def unique_name(base: str) -> str:
 
 
 def snake_case(name: str) -> str:
-    """`Conv2DTranspose` -> `conv2d_transpose`, `LSTM` -> `lstm`, as Keras spells auto names."""
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
-    return name.lower()
+    """`Conv2DTranspose` -> `conv2d_transpose`, `R2Score` -> `r2_score`: Keras's one rule for auto
+    names and for the group names of weight files."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 @contextlib.contextmanager
@@ -325,7 +326,7 @@ class Layer(nn.Module):
         for weight, perm in zip(self.weights, self._weight_layouts()):
             value = weight.detach()
             if perm is not None:
-                value = value.permute(_inverse(perm))
+                value = value.permute(inverse_permutation(perm))
             arrays.append(value.to("cpu", copy=True).numpy() if value.dtype != torch.bfloat16
                           else value.float().cpu().numpy())
         return arrays
@@ -341,7 +342,7 @@ class Layer(nn.Module):
         staged = []
         for index, (target, perm, value) in enumerate(zip(own, self._weight_layouts(), weights)):
             value = torch.as_tensor(np.asarray(value))
-            keras_shape = tuple(target.permute(_inverse(perm)).shape) if perm is not None else tuple(target.shape)
+            keras_shape = tuple(target.permute(inverse_permutation(perm)).shape) if perm is not None else tuple(target.shape)
             if tuple(value.shape) != keras_shape:
                 raise ValueError(
                     f"Layer {self.name!r}: weight {index} expected shape {keras_shape}, "
@@ -454,7 +455,8 @@ def _marking_built(build):
     return wrapper
 
 
-def _inverse(perm: tuple[int, ...]) -> tuple[int, ...]:
+def inverse_permutation(perm: tuple[int, ...]) -> tuple[int, ...]:
+    """The permutation that undoes `perm` (from a stored layout back to Keras's)."""
     inverse = [0] * len(perm)
     for position, axis in enumerate(perm):
         inverse[axis] = position

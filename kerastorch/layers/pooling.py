@@ -14,9 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from .. import config
-from .conv import (
-    from_channels_first, int_tuple, pad_same, same_padding, standardize_padding, to_channels_first,
-)
+from .conv import from_channels_first, int_tuple, to_channels_first
+from .padding import pad_same, same_padding, standardize_padding, torch_pads
 from .input_spec import InputSpec
 from .layer import Layer
 
@@ -80,15 +79,11 @@ class _AveragePooling(_Pooling):
         if all(before == after for before, after in pads):
             return pool(x, self.pool_size, self.strides, [before for before, _ in pads], count_include_pad=False)
         # Asymmetric: window sums over zero padding divided by each window's count of real elements.
-        flat = _flat(pads)
+        flat = torch_pads(pads)
         ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
         sums = pool(F.pad(x, flat), self.pool_size, self.strides)
         counts = pool(F.pad(ones, flat), self.pool_size, self.strides)
         return sums / counts  # both carry the same 1 / window-size factor, which cancels
-
-
-def _flat(pads: list[tuple[int, int]]) -> list[int]:
-    return [p for pair in reversed(pads) for p in pair]  # F.pad lists the last axis first
 
 
 class MaxPooling1D(_MaxPooling):

@@ -10,7 +10,8 @@ from torch import nn
 from ..layers.input_layer import Input
 from ..layers.layer import Layer
 from ..layers.torch_module import TorchModuleWrapper
-from ..symbolic import SymbolicTensor, flatten, map_structure
+from ..symbolic import SymbolicTensor
+from ..tree import flatten, map_structure
 from .functional import Functional
 from .sequential import Sequential
 

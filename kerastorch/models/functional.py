@@ -13,8 +13,14 @@ from typing import Any
 
 import torch
 
+from .. import config as kt_config
 from ..layers.layer import Layer, converted_dtype
-from ..symbolic import Node, SymbolicTensor, flatten, map_structure
+from ..ops.node import Operation
+from ..saving.serialization import (
+    check_config, current_scope, deserialize_keras_object, loading_scope, serialize_keras_object, serialize_layer,
+)
+from ..symbolic import Node, SymbolicTensor
+from ..tree import flatten, map_structure
 from .model import Model
 
 # Step kinds: how a node's arguments are gathered from the flat list of tensors.
@@ -232,16 +238,47 @@ class Functional(Model):
         return shapes[0] if len(shapes) == 1 else shapes
 
     def get_config(self) -> dict[str, Any]:
-        """Keras's functional config: layers with their calls, and the model's inputs and outputs."""
-        from ..saving.serialization import functional_config
+        """Keras's functional config: each layer with its calls (`inbound_nodes`), plus the model's ends."""
+        in_graph = {id(node) for node in self._graph_nodes()}
+        node_positions: dict[int, int] = {}
+        for layer in self._layer_list:
+            for position, node in enumerate(n for n in layer._inbound_nodes if id(n) in in_graph):
+                node_positions[id(node)] = position
 
-        return functional_config(self)
+        def history(tensor: SymbolicTensor) -> list:
+            return [tensor.node.layer.name, node_positions[id(tensor.node)], tensor.index]
+
+        def argument(leaf: Any) -> Any:
+            if isinstance(leaf, SymbolicTensor):
+                return {"class_name": "__keras_tensor__", "config": {
+                    "shape": list(leaf.shape), "dtype": kt_config.dtype_name(leaf.dtype), "keras_history": history(leaf)}}
+            return serialize_keras_object(leaf)
+
+        layers = []
+        for layer in self._layer_list:
+            entry = serialize_layer(layer)
+            entry["name"] = layer.name
+            entry["inbound_nodes"] = [
+                {"args": map_structure(argument, list(node.args)), "kwargs": map_structure(argument, dict(node.kwargs))}
+                for node in layer._inbound_nodes if id(node) in in_graph and not node.is_input
+            ]
+            layers.append(entry)
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": layers,
+            "input_layers": map_structure(history, self._inputs_struct),
+            "output_layers": map_structure(history, self._outputs_struct),
+        }
+
+    def get_build_config(self) -> dict[str, Any]:
+        return {"input_shape": None}  # Keras's entry: a functional model is built from its config
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Functional":
-        from ..saving.serialization import functional_from_config
-
-        return functional_from_config(config, custom_objects, safe_mode=True)
+        """Recreate the layers, then replay each recorded call on symbolic tensors, as Keras does."""
+        with loading_scope(custom_objects):
+            return _functional_from_config(cls, config)
 
     # -------------------------------------------------------------------------------- summary
 
@@ -362,6 +399,11 @@ def _map_graph(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> t
         for parent in node.parent_nodes:
             if id(parent) in in_graph:
                 node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    _keras_graph_model = True  # Keras-format get_config()/from_config over `layers`; weights under layers/
+    _keras_module = "keras.src.models.functional"
+    _keras_registered_name = "Functional"
+    _keras_aliases = ("Model",)
+
     layers_by_id = {id(n.layer): n.layer for n in ordered}
     for tensor in inputs:  # unused inputs still belong to the model
         node = tensor.node
@@ -416,9 +458,128 @@ def _gather_spec(node: Node, slots: dict[int, int]) -> tuple[int, Any]:
             return _ONE, slots[id(first)]
         if isinstance(first, list) and first and all(isinstance(t, SymbolicTensor) for t in first):
             return _LIST, tuple(slots[id(t)] for t in first)
-    template = map_structure(lambda leaf: _Slot(slots[id(leaf)]) if isinstance(leaf, SymbolicTensor) else leaf,
-                             (list(args), dict(kwargs)))
-    return _GENERAL, template
+    return node.layer, _GENERAL, _template(args, kwargs, slots)
+
+
+def _template(args: tuple, kwargs: dict, slots: dict[int, int]) -> Any:
+    return map_structure(lambda leaf: _Slot(slots[id(leaf)]) if isinstance(leaf, SymbolicTensor) else leaf,
+                         (list(args), dict(kwargs)))
+
+
+def _op_spec(operation: Operation, args: tuple, kwargs: dict, slots: dict[int, int]) -> tuple[Any, int, Any]:
+    """An ops node calls its plain function directly when its arguments are tensors and plain constants."""
+    fast = operation.fast
+    if fast is not None and not kwargs and not any(isinstance(a, (list, tuple, dict)) for a in args):
+        if len(args) == 1 and isinstance(args[0], SymbolicTensor):
+            return fast, _OP_ONE, slots[id(args[0])]
+        return fast, _OP_ARGS, tuple((slots[id(a)], None) if isinstance(a, SymbolicTensor) else (-1, a) for a in args)
+    return operation.run, _OP_GENERAL, _template(args, kwargs, slots)
+
+
+class _NotReady(Exception):
+    """A node whose input tensors are not created yet."""
+
+
+def _config_error(config: dict, problem: str) -> ValueError:
+    return ValueError(
+        f"The functional config of model {config.get('name')!r} cannot be rebuilt: {problem}; the file or "
+        "config is damaged or was written by another program, so re-save the model."
+    )
+
+
+def _functional_from_config(cls: type, config: dict) -> "Functional":
+    objects, safe_mode = current_scope()
+    entries = config.get("layers")
+    if not isinstance(entries, list):
+        raise _config_error(config, f"`layers` should be a list of layer configs, found {type(entries).__name__}")
+    for key in ("input_layers", "output_layers"):
+        if key not in config:
+            raise _config_error(config, f"it has no `{key}` entry")
+    for entry in entries:
+        check_config(entry, objects, safe_mode)
+    created: dict[str, Layer] = {}
+    outputs: dict[tuple[str, int], list] = {}
+    pending = []
+    for entry in entries:
+        name = entry.get("name") or entry["config"].get("name")
+        layer = deserialize_keras_object(entry)
+        created[name] = layer
+        if not entry.get("inbound_nodes") and hasattr(layer, "_input_tensor"):
+            outputs[(name, 0)] = [layer._input_tensor]
+        nodes = entry.get("inbound_nodes") or []
+        if not isinstance(nodes, list):
+            raise _config_error(config, f"layer {name!r} has `inbound_nodes` of type {type(nodes).__name__}")
+        pending += [(name, index, node) for index, node in enumerate(nodes)]
+
+    def tensor_of(history: Any, strict: bool = False) -> Any:
+        if not _is_history(history):
+            raise _config_error(config, f"{history!r} is not a [layer name, node index, tensor index] reference")
+        name, node_index, tensor_index = history
+        if name not in created:
+            raise _config_error(config, f"it refers to layer {name!r}, which is not among its layers")
+        key = (name, node_index)
+        if key not in outputs:
+            if strict:
+                raise _config_error(config, f"layer {name!r} has no call number {node_index}")
+            raise _NotReady
+        if not 0 <= tensor_index < len(outputs[key]):
+            raise _config_error(
+                config, f"layer {name!r} call {node_index} has {len(outputs[key])} output(s), not an output {tensor_index}"
+            )
+        return outputs[key][tensor_index]
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            return tensor_of((value.get("config") or {}).get("keras_history"))
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        return value
+
+    while pending:
+        progressed = False
+        for item in list(pending):
+            name, index, node = item
+            if index > 0 and (name, index - 1) not in outputs:
+                continue
+            if not isinstance(node, dict):
+                raise _config_error(config, f"a call of layer {name!r} is {type(node).__name__}, not a dict")
+            try:
+                args = resolve(node.get("args", []))
+                kwargs = resolve(node.get("kwargs", {}))
+            except _NotReady:
+                continue
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise _config_error(config, f"a call of layer {name!r} has malformed `args`/`kwargs`")
+            kwargs = {k: v for k, v in kwargs.items() if not (k in ("mask", "training") and v is None)}
+            result = created[name](*args, **kwargs)
+            outputs[(name, index)] = flatten(result)
+            pending.remove(item)
+            progressed = True
+        if not progressed:
+            raise _config_error(
+                config, f"the calls of layers {sorted({p[0] for p in pending})} use tensors that no layer produces"
+            )
+
+    def ends(structure: Any) -> Any:
+        if _is_history(structure):
+            return tensor_of(structure, strict=True)
+        if isinstance(structure, list) and structure:
+            return [ends(s) for s in structure]
+        if isinstance(structure, dict) and structure:
+            return {k: ends(v) for k, v in structure.items()}
+        raise _config_error(config, f"its input/output entry {structure!r} is not a [layer, node, tensor] reference")
+
+    model = Functional(ends(config["input_layers"]), ends(config["output_layers"]), name=config.get("name"))
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+def _is_history(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
+            and isinstance(value[1], int) and isinstance(value[2], int))
 
 
 __all__ = ["Functional"]

@@ -11,6 +11,9 @@ from .. import config
 from ..layers.input_layer import Input, InputLayer
 from ..layers.layer import Layer, build_device, converted_dtype
 from ..layers.torch_module import as_layer
+from ..saving.serialization import (
+    check_config, deserialize_keras_object, dtype_policy, loading_scope, serialize_layer,
+)
 from ..symbolic import SymbolicTensor
 from .model import Model
 
@@ -126,15 +129,46 @@ class Sequential(Model):
 
     def get_config(self) -> dict[str, Any]:
         """Keras's Sequential config: name, layer configs (InputLayer first once built), build shape."""
-        from ..saving.serialization import sequential_config
+        layers = []
+        if self._graph_input is not None and self._graph_input.node is not None:
+            layers.append(serialize_layer(self._graph_input.node.layer))
+        layers += [serialize_layer(layer) for layer in self._stack]
+        result = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy(self.dtype), "layers": layers}
+        if self._graph_input is not None:
+            result["build_input_shape"] = list(self._graph_input.shape)
+        return result
 
-        return sequential_config(self)
+    def get_build_config(self) -> dict[str, Any] | None:
+        """Keras's `build_config`: the input shape once the model is built."""
+        if self.built and self._graph_input is not None:
+            return {"input_shape": list(self._graph_input.shape)}
+        return None
+    _keras_graph_model = True  # Keras-format get_config()/from_config over `layers`; weights under layers/
+    _keras_module = "keras"
+    _keras_registered_name = None
+
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Sequential":
-        from ..saving.serialization import sequential_from_config
-
-        return sequential_from_config(cls, config, custom_objects, safe_mode=True)
+        """Rebuild a Sequential model from Keras's config (every layer entry is checked first)."""
+        with loading_scope(custom_objects) as (objects, safe_mode):
+            entries = config.get("layers", [])
+            if not isinstance(entries, list):
+                raise ValueError(
+                    f"The config of Sequential model {config.get('name')!r} has `layers` of type "
+                    f"{type(entries).__name__}; expected a list of layer configs."
+                )
+            for entry in entries:
+                check_config(entry, objects, safe_mode)
+            model = cls(name=config.get("name"))
+            for entry in entries:
+                model.add(deserialize_keras_object(entry))  # an InputLayer entry starts the graph
+            shape = config.get("build_input_shape")
+            if not model.built and shape:
+                model.build(tuple(shape))
+            if config.get("trainable") is False:
+                model.trainable = False
+            return model
 
     # ----------------------------------------------------------------------------------- calling
 

@@ -9,7 +9,6 @@ the attribute name. Arrays are in Keras layout (a Conv2D kernel is `(kh, kw, in,
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..layers.layer import Layer, _is_weight_buffer
+from ..layers.layer import Layer, _is_weight_buffer, inverse_permutation, snake_case
 from .files import corrupt_file_error
 
 
@@ -37,13 +36,6 @@ class Slot:
         return f"{self.path or '<model>'} ({kind} {name!r})" if isinstance(name, str) else f"{self.path} ({kind})"
 
 
-def keras_snake_case(name: str) -> str:
-    """Keras's class-name-to-group-name rule: `BatchNormalization` -> `batch_normalization`."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 def weight_slots(model: nn.Module) -> list[Slot]:
     """Every object of `model` that Keras would give an HDF5 group, in Keras's walking order."""
     slots: list[Slot] = []
@@ -57,11 +49,8 @@ def _join(path: str, name: str) -> str:
 
 def _graph_layers(module: nn.Module) -> list[nn.Module] | None:
     """The layers Keras lists under `layers/` for Sequential and functional models, else None."""
-    from ..models.functional import Functional
-    from ..models.sequential import Sequential
-
     # Functional layers include the input layers, in Keras's order (dicts flattened by sorted key).
-    return module.layers if isinstance(module, (Sequential, Functional)) else None
+    return module.layers if getattr(module, "_keras_graph_model", False) else None
 
 
 def _walk(module: nn.Module, path: str, slots: list[Slot], visited: set[int]) -> None:
@@ -84,7 +73,7 @@ def _walk(module: nn.Module, path: str, slots: list[Slot], visited: set[int]) ->
 def _walk_container(children: list[nn.Module], path: str, slots: list[Slot], visited: set[int]) -> None:
     used: dict[str, int] = {}
     for child in children:
-        base = keras_snake_case(type(child).__name__)
+        base = snake_case(type(child).__name__)
         used[base] = used.get(base, -1) + 1
         name = base if used[base] == 0 else f"{base}_{used[base]}"
         if isinstance(child, (nn.ModuleList, nn.ModuleDict)):
@@ -113,18 +102,11 @@ def to_keras_array(tensor: torch.Tensor, layout: tuple[int, ...] | None) -> np.n
     """A stored tensor as a numpy array in Keras layout (bfloat16 as Keras writes it: raw 2-byte values)."""
     value = tensor.detach()
     if layout is not None:
-        value = value.permute(_inverse(layout))
+        value = value.permute(inverse_permutation(layout))
     value = value.cpu().contiguous()
     if value.dtype == torch.bfloat16:
         return value.view(torch.int16).numpy().view(np.dtype("V2"))
     return value.numpy()
-
-
-def _inverse(perm: tuple[int, ...]) -> tuple[int, ...]:
-    inverse = [0] * len(perm)
-    for position, axis in enumerate(perm):
-        inverse[axis] = position
-    return tuple(inverse)
 
 
 def _h5py():

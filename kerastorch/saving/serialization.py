@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import base64
 import builtins
+import contextlib
 import functools
 import inspect
 import marshal
 import types
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -188,8 +189,6 @@ def _own_arguments(cls: type) -> set[str]:
 def serialize_layer(layer: nn.Module) -> dict[str, Any]:
     """The Keras-format entry for one layer or model (its graph included for models)."""
     from ..layers.torch_module import TorchModuleWrapper
-    from ..models.functional import Functional
-    from ..models.sequential import Sequential
 
     if isinstance(layer, TorchModuleWrapper) or not isinstance(layer, Layer):
         name = getattr(layer, "name", type(layer).__name__)
@@ -199,17 +198,15 @@ def serialize_layer(layer: nn.Module) -> dict[str, Any]:
             "with model.save_weights('model.safetensors') and rebuild the architecture in code."
         )
     cls = type(layer)
-    if isinstance(layer, Sequential):
-        entry = {"module": "keras", "class_name": "Sequential", "config": sequential_config(layer),
-                 "registered_name": None}
-        if layer.built and layer._graph_input is not None:
-            entry["build_config"] = {"input_shape": list(layer._graph_input.shape)}
-    elif isinstance(layer, Functional) and cls is Functional:
-        entry = {"module": "keras.src.models.functional", "class_name": "Functional",
-                 "config": functional_config(layer), "registered_name": "Functional",
-                 "build_config": {"input_shape": None}}
+    builtin = _is_builtin(cls)
+    if getattr(layer, "_keras_graph_model", False):  # Sequential/functional: get_config() is Keras's format
+        entry = {"module": cls._keras_module if builtin else cls.__module__, "class_name": cls.__name__,
+                 "config": layer.get_config(),
+                 "registered_name": cls._keras_registered_name if builtin else registered_name(cls)}
+        build_config = layer.get_build_config()
+        if build_config is not None:
+            entry["build_config"] = build_config
     else:
-        builtin = _is_builtin(cls)
         entry = {"module": "keras.layers" if builtin else cls.__module__, "class_name": cls.__name__,
                  "config": layer_config(layer), "registered_name": None if builtin else registered_name(cls)}
         shape = _build_input_shape(layer)
@@ -240,68 +237,32 @@ def _build_input_shape(layer: Layer) -> Any:
     return shapes[0] if len(shapes) == 1 else shapes
 
 
-def sequential_config(model) -> dict[str, Any]:
-    layers = []
-    if model._graph_input is not None and model._graph_input.node is not None:
-        layers.append(serialize_layer(model._graph_input.node.layer))
-    layers += [serialize_layer(layer) for layer in model.layers]
-    result = {"name": model.name, "trainable": model.trainable, "dtype": dtype_policy(model.dtype), "layers": layers}
-    if model._graph_input is not None:
-        result["build_input_shape"] = list(model._graph_input.shape)
-    return result
-
-
-def functional_config(model) -> dict[str, Any]:
-    """Keras's functional config: each layer with its calls (`inbound_nodes`), plus the model's ends."""
-    from ..symbolic import SymbolicTensor, map_structure
-
-    in_graph = {id(node) for node in model._graph_nodes()}
-
-    def node_index(node) -> int:
-        return [n for n in node.layer._inbound_nodes if id(n) in in_graph].index(node)
-
-    def history(tensor: SymbolicTensor) -> list:
-        return [tensor.node.layer.name, node_index(tensor.node), tensor.index]
-
-    def argument(leaf: Any) -> Any:
-        if isinstance(leaf, SymbolicTensor):
-            return {"class_name": "__keras_tensor__", "config": {
-                "shape": list(leaf.shape), "dtype": kt_config.dtype_name(leaf.dtype), "keras_history": history(leaf)}}
-        return serialize_keras_object(leaf)
-
-    layers = []
-    for layer in model.layers:
-        entry = serialize_layer(layer)
-        entry["name"] = layer.name
-        entry["inbound_nodes"] = [
-            {"args": map_structure(argument, list(node.args)), "kwargs": map_structure(argument, dict(node.kwargs))}
-            for node in layer._inbound_nodes if id(node) in in_graph and not node.is_input
-        ]
-        layers.append(entry)
-    return {
-        "name": model.name,
-        "trainable": model.trainable,
-        "layers": layers,
-        "input_layers": map_structure(history, model._inputs_struct),
-        "output_layers": map_structure(history, model._outputs_struct),
-    }
-
-
 # =========================================================================== Keras -> kerastorch
 
 @functools.lru_cache(maxsize=None)
 def builtin_classes() -> dict[str, type]:
     """Every kerastorch layer and model class, by Keras class name."""
     from .. import layers
-    from ..models.functional import Functional
-    from ..models.sequential import Sequential
 
     table = {
         name: value for name in dir(layers)
         if isinstance(value := getattr(layers, name), type) and issubclass(value, Layer)
     }
-    table.update(Sequential=Sequential, Functional=Functional, Model=Functional)
+    # Model classes (defined in `models/`, which imports this module) are found as Layer subclasses.
+    for cls in _subclasses(Layer):
+        if cls.__dict__.get("_keras_module") is not None and _is_builtin(cls):
+            for name in (cls.__name__, *cls.__dict__.get("_keras_aliases", ())):
+                table[name] = cls
     return table
+
+
+def _subclasses(cls: type) -> list[type]:
+    found, stack = [], [cls]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            found.append(sub)
+            stack.append(sub)
+    return found
 
 
 def _resolve(entry: dict, custom_objects: dict | None) -> type | None:
@@ -363,29 +324,48 @@ def _holds_bytecode(value: Any) -> bool:
     return False
 
 
-def deserialize_keras_object(entry: dict, custom_objects: dict | None = None, safe_mode: bool = True) -> Layer:
-    """Build a layer or model from its Keras-format config (checked as a whole first)."""
-    check_config(entry, custom_objects, safe_mode)
-    return _deserialize(entry, custom_objects, safe_mode)
+_SCOPE: list[tuple[dict, bool]] = [({}, True)]  # (custom objects, safe mode) of the load in progress
+
+
+@contextlib.contextmanager
+def loading_scope(custom_objects: dict | None = None, safe_mode: bool | None = None) -> Iterator[tuple[dict, bool]]:
+    """Custom objects and safe mode for every config read inside the block (models' `from_config` too)."""
+    outer_objects, outer_safe = _SCOPE[-1]
+    scope = ({**outer_objects, **(custom_objects or {})}, outer_safe if safe_mode is None else bool(safe_mode))
+    _SCOPE.append(scope)
+    try:
+        yield scope
+    finally:
+        _SCOPE.pop()
+
+
+def current_scope() -> tuple[dict, bool]:
+    """(custom objects, safe mode) of the load in progress."""
+    return _SCOPE[-1]
+
+
+def deserialize_keras_object(entry: dict, custom_objects: dict | None = None, safe_mode: bool | None = None) -> Layer:
+    """Build a layer or model from its Keras-format config (checked as a whole first).
+
+    `safe_mode=None` keeps the surrounding load's setting (True outside any load).
+    """
+    with loading_scope(custom_objects, safe_mode) as (objects, safe):
+        check_config(entry, objects, safe)
+        return _deserialize(entry, objects, safe)
 
 
 def _deserialize(entry: dict, custom_objects: dict | None, safe_mode: bool) -> Layer:
-    from ..models.functional import Functional
-    from ..models.sequential import Sequential
-
     cls = _resolve(entry, custom_objects)
     config = entry["config"]
-    if cls is Sequential or (isinstance(cls, type) and issubclass(cls, Sequential) and "layers" in config):
-        model = sequential_from_config(cls, config, custom_objects, safe_mode)
-    elif cls is Functional:
-        model = functional_from_config(config, custom_objects, safe_mode)
-    else:
-        arguments = layer_arguments(cls, config, custom_objects, safe_mode)
-        model = cls.from_config(arguments) if hasattr(cls, "from_config") else cls(**arguments)
-        shape = (entry.get("build_config") or {}).get("input_shape")
-        if isinstance(model, Layer) and not model.built and shape is not None and not isinstance(model, Sequential):
-            model.build(_shape_tuple(shape))
-            model.built = True
+    if getattr(cls, "_keras_graph_model", False) and isinstance(config, dict) and (
+            "layers" in config or "input_layers" in config):
+        return cls.from_config(config)  # Sequential/functional: reads its layers in the current scope
+    arguments = layer_arguments(cls, config, custom_objects, safe_mode)
+    model = cls.from_config(arguments) if hasattr(cls, "from_config") else cls(**arguments)
+    shape = (entry.get("build_config") or {}).get("input_shape")
+    if isinstance(model, Layer) and not model.built and shape is not None:
+        model.build(_shape_tuple(shape))
+        model.built = True
     return model
 
 
@@ -496,108 +476,3 @@ def _function_from_bytecode(config: dict) -> Callable:
     closure = tuple(types.CellType(v) for v in config["closure"]) if config.get("closure") else None
     scope = {"__builtins__": builtins, "torch": torch}
     return types.FunctionType(code, scope, code.co_name, defaults, closure)
-
-
-def sequential_from_config(cls: type, config: dict, custom_objects: dict | None, safe_mode: bool):
-    from ..layers.input_layer import Input, InputLayer
-
-    for entry in config.get("layers", []):
-        check_config(entry, custom_objects, safe_mode)
-    model = cls(name=config.get("name"))
-    for entry in config.get("layers", []):
-        if _resolve(entry, custom_objects) is InputLayer:
-            layer_config_ = entry["config"]
-            model.add(Input(batch_shape=tuple(layer_config_["batch_shape"]), dtype=layer_config_.get("dtype"),
-                            name=layer_config_.get("name")))
-        else:
-            model.add(_deserialize(entry, custom_objects, safe_mode))
-    shape = config.get("build_input_shape")
-    if not model.built and shape:
-        model.build(tuple(shape))
-    if config.get("trainable") is False:
-        model.trainable = False
-    return model
-
-
-class _NotReady(Exception):
-    """A node whose input tensors are not created yet."""
-
-
-def _is_history(value: Any) -> bool:
-    return (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
-            and isinstance(value[1], int) and isinstance(value[2], int))
-
-
-def functional_from_config(config: dict, custom_objects: dict | None, safe_mode: bool):
-    """Recreate the layers, then replay each recorded call on symbolic tensors, as Keras does."""
-    from ..models.functional import Functional
-    from ..symbolic import flatten
-
-    for entry in config.get("layers", []):
-        check_config(entry, custom_objects, safe_mode)
-    created: dict[str, Layer] = {}
-    outputs: dict[tuple[str, int], list] = {}
-    pending = []
-    for entry in config["layers"]:
-        name = entry.get("name") or entry["config"].get("name")
-        layer = _deserialize(entry, custom_objects, safe_mode)
-        created[name] = layer
-        if not entry.get("inbound_nodes") and hasattr(layer, "_input_tensor"):
-            outputs[(name, 0)] = [layer._input_tensor]
-        pending += [(name, index, node) for index, node in enumerate(entry.get("inbound_nodes") or [])]
-
-    def tensor_of(history: list) -> Any:
-        key = (history[0], history[1])
-        if key not in outputs:
-            raise _NotReady
-        return outputs[key][history[2]]
-
-    def resolve(leaf: Any) -> Any:
-        if isinstance(leaf, dict) and leaf.get("class_name") == "__keras_tensor__":
-            return tensor_of(leaf["config"]["keras_history"])
-        return leaf
-
-    def resolve_structure(value: Any) -> Any:
-        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-            return resolve(value)
-        if isinstance(value, list):
-            return [resolve_structure(v) for v in value]
-        if isinstance(value, dict):
-            return {k: resolve_structure(v) for k, v in value.items()}
-        return value
-
-    while pending:
-        progressed = False
-        for item in list(pending):
-            name, index, node = item
-            if index > 0 and (name, index - 1) not in outputs:
-                continue
-            try:
-                args = resolve_structure(node.get("args", []))
-                kwargs = resolve_structure(node.get("kwargs", {}))
-            except _NotReady:
-                continue
-            kwargs = {k: v for k, v in kwargs.items() if not (k in ("mask", "training") and v is None)}
-            result = created[name](*args, **kwargs)
-            outputs[(name, index)] = flatten(result)
-            pending.remove(item)
-            progressed = True
-        if not progressed:
-            raise ValueError(
-                f"The functional config of model {config.get('name')!r} cannot be rebuilt: the calls of layers "
-                f"{sorted({p[0] for p in pending})} use tensors that no layer produces."
-            )
-
-    def ends(structure: Any) -> Any:
-        if _is_history(structure):
-            return tensor_of(structure)
-        if isinstance(structure, list):
-            return [ends(s) for s in structure]
-        if isinstance(structure, dict):
-            return {k: ends(v) for k, v in structure.items()}
-        raise ValueError(f"Unexpected input/output entry {structure!r} in a functional config.")
-
-    model = Functional(ends(config["input_layers"]), ends(config["output_layers"]), name=config.get("name"))
-    if config.get("trainable") is False:
-        model.trainable = False
-    return model

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ..layers.layer import inverse_permutation
 from . import keras_h5
 from .files import atomic_write, corrupt_file_error, path_string, read_zip_members, require_file
 
@@ -202,7 +203,7 @@ def _plan_slot(plan: LoadPlan, slot: keras_h5.Slot, group: keras_h5.StoredGroup)
     staged, problems = [], []
     for index, (target, layout, array) in enumerate(zip(slot.tensors, slot.layouts, group.arrays)):
         value = array
-        keras_shape = tuple(target.permute(keras_h5._inverse(layout)).shape) if layout else tuple(target.shape)
+        keras_shape = tuple(target.permute(inverse_permutation(layout)).shape) if layout else tuple(target.shape)
         if tuple(value.shape) != keras_shape:
             problems.append(f"weight {index} expected shape {keras_shape}, the file has {_describe(value.shape)}")
         elif value.dtype != target.dtype:

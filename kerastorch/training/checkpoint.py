@@ -103,7 +103,8 @@ def save_training_state(path: str, model: torch.nn.Module, optimizer: Any = None
         opt_tensors, opt_scalars = _split_optimizer_state(torch_opt.state_dict())
         tensors.update(opt_tensors)
         meta["optimizer"] = opt_scalars
-        meta["optimizer_iterations"] = getattr(optimizer, "iterations", None)
+        iterations = getattr(optimizer, "iterations", None)
+        meta["optimizer_iterations"] = None if iterations is None else int(iterations)
         meta["learning_rate"] = getattr(optimizer, "learning_rate", None)
     if scaler is not None:
         meta["grad_scaler"] = scaler.state_dict()

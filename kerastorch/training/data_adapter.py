@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
+from ..tree import flatten, map_structure
 from .distributed import Shard, loss_scale, rank_slice, same_on_all_ranks
 
 _ON_DEVICE_LIMIT = 2 << 30  # in-memory data up to 2 GiB is moved to the GPU once
@@ -26,20 +27,13 @@ _ON_DEVICE_LIMIT = 2 << 30  # in-memory data up to 2 GiB is moved to the GPU onc
 
 
 def tree_map(fn: Callable, tree: Any) -> Any:
-    if isinstance(tree, dict):
-        return {k: tree_map(fn, v) for k, v in tree.items()}
-    if isinstance(tree, (list, tuple)):
-        return type(tree)(tree_map(fn, v) for v in tree) if not hasattr(tree, "_fields") else type(tree)(
-            *(tree_map(fn, v) for v in tree))
-    return None if tree is None else fn(tree)
+    """`fn` on every array of a batch structure; `None` entries (no y, no weights) stay `None`."""
+    return map_structure(fn, tree, none_is_leaf=False)
 
 
 def tree_leaves(tree: Any) -> list[Any]:
-    if isinstance(tree, dict):
-        return [leaf for v in tree.values() for leaf in tree_leaves(v)]
-    if isinstance(tree, (list, tuple)):
-        return [leaf for v in tree for leaf in tree_leaves(v)]
-    return [] if tree is None else [tree]
+    """The arrays of a batch structure (dicts by sorted key, as everywhere), without `None` entries."""
+    return [leaf for leaf in flatten(tree) if leaf is not None]
 
 
 def to_tensor(value: Any) -> torch.Tensor:
