@@ -5,6 +5,7 @@ from .core import Activation, Dense, Dropout, Embedding, Identity, Lambda
 from .input_layer import Input, InputLayer
 from .input_spec import InputSpec
 from .layer import Layer
+from .masking import Masking
 from .merging import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403

@@ -194,10 +194,12 @@ class _Conv(_BaseConv):
         channels = self._input_channels(input_shape)
         keras_shape = (*self.kernel_size, channels // self.groups, self.filters)
         self.kernel = self.add_weight(
-            keras_shape, self.kernel_initializer, name="kernel", layout=_torch_layout(self.rank)
+            keras_shape, self.kernel_initializer, name="kernel", layout=_torch_layout(self.rank),
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
         )
         if self.use_bias:
-            self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias")
+            self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias",
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         x, padding = self._padded(to_channels_first(inputs, self.data_format))
@@ -321,10 +323,12 @@ class _ConvTranspose(_BaseConv):
         channels = self._input_channels(input_shape)
         keras_shape = (*self.kernel_size, self.filters, channels)
         self.kernel = self.add_weight(
-            keras_shape, self.kernel_initializer, name="kernel", layout=_torch_layout(self.rank)
+            keras_shape, self.kernel_initializer, name="kernel", layout=_torch_layout(self.rank),
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
         )
         if self.use_bias:
-            self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias")
+            self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias",
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         x = to_channels_first(inputs, self.data_format)
@@ -412,9 +416,11 @@ class _DepthwiseConv(_BaseConv):
         self.kernel = self.add_weight(
             (*self.kernel_size, channels, self.depth_multiplier), self.depthwise_initializer,
             name="kernel", layout=(self.rank, self.rank + 1, *range(self.rank)),
+            regularizer=self.depthwise_regularizer, constraint=self.depthwise_constraint,
         )
         if self.use_bias:
-            self.bias = self.add_weight((channels * self.depth_multiplier,), self.bias_initializer, name="bias")
+            self.bias = self.add_weight((channels * self.depth_multiplier,), self.bias_initializer, name="bias",
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         x, padding = self._padded(to_channels_first(inputs, self.data_format))
@@ -484,13 +490,16 @@ class _SeparableConv(_BaseConv):
         self.depthwise_kernel = self.add_weight(
             (*self.kernel_size, channels, self.depth_multiplier), self.depthwise_initializer,
             name="depthwise_kernel", layout=(self.rank, self.rank + 1, *range(self.rank)),
+            regularizer=self.depthwise_regularizer, constraint=self.depthwise_constraint,
         )
         self.pointwise_kernel = self.add_weight(
             (*(1,) * self.rank, channels * self.depth_multiplier, self.filters), self.pointwise_initializer,
             name="pointwise_kernel", layout=_torch_layout(self.rank),
+            regularizer=self.pointwise_regularizer, constraint=self.pointwise_constraint,
         )
         if self.use_bias:
-            self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias")
+            self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias",
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         x, padding = self._padded(to_channels_first(inputs, self.data_format))

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from .. import activations, initializers
+from .. import activations, constraints, initializers, regularizers
 from .arguments import positive_int
 from .input_spec import InputSpec
 from .layer import Layer
@@ -30,24 +30,30 @@ class Dense(Layer):
         bias_constraint: Any = None,
         **kwargs: Any,
     ):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.units = positive_int("Dense", "units", units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.bias = None
 
     def build(self, input_shape: tuple) -> None:
         in_features = input_shape[-1]
         if in_features is None:
             raise ValueError(f"Layer {self.name!r} (Dense) needs a known last input dimension, received shape {input_shape}.")
-        self.kernel = self.add_weight((in_features, self.units), self.kernel_initializer, name="kernel")
+        self.kernel = self.add_weight((in_features, self.units), self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         # Keras's (in, out) shape over nn.Linear's (out, in) memory: BLAS multiplies by a transposed
         # contiguous matrix fastest (2x for narrow outputs on CPU), exactly as nn.Linear does.
         self.kernel.data = self.kernel.data.t().contiguous().t()
         if self.use_bias:
-            self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias")
+            self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias",
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -121,11 +127,14 @@ class Embedding(Layer):
         self.input_dim = positive_int("Embedding", "input_dim", input_dim)
         self.output_dim = positive_int("Embedding", "output_dim", output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = mask_zero
 
     def build(self, input_shape: Any = None) -> None:
         self.embeddings = self.add_weight(
-            (self.input_dim, self.output_dim), self.embeddings_initializer, name="embeddings"
+            (self.input_dim, self.output_dim), self.embeddings_initializer, name="embeddings",
+            regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint,
         )
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:

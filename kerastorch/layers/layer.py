@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import config, initializers
+from .. import config, constraints, initializers, regularizers
+from . import loss_tracking
 from .input_spec import InputSpec
 
 _NAME_COUNTS: dict[str, int] = {}
@@ -118,6 +119,7 @@ class Layer(nn.Module):
         input_shape: tuple | int | None = None,
         batch_size: int | None = None,
         input_dim: int | None = None,
+        activity_regularizer: Any = None,
         **kwargs: Any,
     ):
         super().__init__()
@@ -135,6 +137,11 @@ class Layer(nn.Module):
         self._inbound_nodes: list = []
         self._keras_layouts: dict[str, tuple[int, ...]] = {}
         self._pending_weight_names: dict[int, str] = {}
+        self._losses: list[torch.Tensor] = []  # add_loss terms of the current call (see loss_tracking)
+        self._regularizers: dict[str, Any] = {}  # weight name -> penalty, evaluated when `losses` is read
+        self._constraints: dict[str, Any] = {}  # weight name -> projection applied after optimizer steps
+        if activity_regularizer is not None:
+            self.activity_regularizer = activity_regularizer
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         if isinstance(input_shape, int):
@@ -163,7 +170,13 @@ class Layer(nn.Module):
         if self.built and args and isinstance(args[0], torch.Tensor):  # the hot path: one test, one check
             if self.input_spec is not None:
                 self.input_spec.check(self, args[0])
+            if kwargs:
+                kwargs = _drop_unaccepted(self, kwargs)
             return nn.Module.__call__(self, *args, **kwargs)
+        if kwargs:
+            kwargs = _drop_unaccepted(self, kwargs)
+        if args and isinstance(first_tensor(args[0]), np.ndarray):
+            args = (self._arrays_as_tensors(args[0]), *args[1:])  # numpy in, like Keras and Sequential
         inputs = args[0] if args else kwargs.get("inputs")
         if _is_symbolic(first_tensor(inputs)):
             from ..symbolic import call_symbolic
@@ -177,6 +190,20 @@ class Layer(nn.Module):
         if self.input_spec is not None and isinstance(inputs, torch.Tensor):
             self.input_spec.check(self, inputs)
         return nn.Module.__call__(self, *args, **kwargs)
+
+    def _arrays_as_tensors(self, inputs: Any) -> Any:
+        """Numpy arrays in `inputs` as tensors on the layer's device, floats in the layer's dtype."""
+        if isinstance(inputs, (list, tuple)):
+            return type(inputs)(self._arrays_as_tensors(x) for x in inputs)
+        if isinstance(inputs, dict):
+            return {k: self._arrays_as_tensors(v) for k, v in inputs.items()}
+        if not isinstance(inputs, np.ndarray):
+            return inputs
+        state = next(self.parameters(), None)
+        if state is None:
+            state = next(self.buffers(), None)
+        device = _BUILD_DEVICE[-1] if state is None else state.device
+        return cast_floats(torch.as_tensor(inputs, device=device), self._dtype)
 
     def _build_for(self, inputs: Any) -> None:
         """Build from real or symbolic inputs, on the device of real ones."""
@@ -199,11 +226,72 @@ class Layer(nn.Module):
         return result
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        """Keras-style layers implement `call`; built-in layers override `forward` directly."""
+        """Keras-style layers implement `call`; built-in layers override `forward` directly.
+
+        Like Keras, a `call` is a loss scope (the outermost one clears `losses` first), and an
+        explicit `training=` sets the mode of everything inside for this call, whether or not
+        `call` takes the argument itself.
+        """
         call = getattr(self, "call", None)
         if call is None:
             raise NotImplementedError(f"Layer {self.name!r} ({type(self).__name__}) implements neither call() nor forward().")
-        return call(*args, **kwargs)
+        training = kwargs.get("training")
+        if kwargs and not _accepts(call, "training"):
+            kwargs.pop("training", None)
+        if training is not None and bool(training) != self.training:
+            previous = self.training
+            self.train(bool(training))
+            try:
+                return self.forward(*args, **kwargs)
+            finally:
+                self.train(previous)
+        loss_tracking.enter_scope(self)
+        try:
+            return call(*args, **kwargs)
+        finally:
+            loss_tracking.exit_scope()
+
+    # ----------------------------------------------------------------------------------- losses
+
+    def add_loss(self, loss: Any) -> None:
+        """Add a scalar loss term (a tensor, or a list of them) to `losses` for the current call."""
+        from ..symbolic import flatten
+
+        terms = flatten(loss)
+        for term in terms:
+            if not isinstance(term, torch.Tensor):
+                raise ValueError(
+                    f"Layer {self.name!r}: add_loss() expected tensors computed in call(), received {term!r}; "
+                    "wrap constants with torch.tensor or kt.ops.convert_to_tensor."
+                )
+        loss_tracking.mark_source(self)
+        self._losses.extend(t for t in terms if t.device.type != "meta")  # shape inference adds nothing
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Scalar losses of the last call (`add_loss`, activity penalties, sublayers'), then weight penalties."""
+        return loss_tracking.collect_losses(self)
+
+    @property
+    def activity_regularizer(self) -> Any:
+        """A penalty of the layer's outputs (divided by the batch size) added to `losses` each call."""
+        return self.__dict__.get("_activity_regularizer")
+
+    @activity_regularizer.setter
+    def activity_regularizer(self, value: Any) -> None:
+        value = regularizers.get(value)
+        self.__dict__["_activity_regularizer"] = value
+        if value is not None and self.__dict__.get("_activity_hook") is None:
+            loss_tracking.mark_source(self)
+            self.__dict__["_activity_hook"] = self.register_forward_hook(loss_tracking.activity_hook)
+            loss_tracking.remove_scope_hooks(self)  # the scope must close after the penalty: register it last
+            loss_tracking.add_scope_hooks(self)
+
+    def add_module(self, name: str, module: nn.Module | None) -> None:
+        """Register a child; a child that adds losses makes this layer's calls clear them first."""
+        super().add_module(name, module)
+        if loss_tracking._SOURCES[0] and module is not None:
+            loss_tracking.scope_if_sources(self, module)
 
     def __ror__(self, inputs: Any) -> Any:
         """`x | layer` is `layer(x)`, for tensors and symbolic inputs alike."""
@@ -219,13 +307,17 @@ class Layer(nn.Module):
         trainable: bool = True,
         name: str | None = None,
         layout: tuple[int, ...] | None = None,
+        regularizer: Any = None,
+        constraint: Any = None,
         **_ignored: Any,
     ) -> torch.Tensor:
         """Create a weight (a Parameter, or a buffer when `trainable=False`) and register it.
 
         `shape` is in Keras layout; `layout` is the permutation that turns it into the stored
         layout (Conv2D stores `(out, in, kh, kw)` = Keras `(kh, kw, in, out)`.permute(3, 2, 0, 1)),
-        and `get_weights`/`set_weights` undo it so they always speak Keras layout.
+        and `get_weights`/`set_weights` undo it so they always speak Keras layout. `regularizer`
+        adds its penalty of the weight to `losses`; `constraint` projects the weight after each
+        optimizer step (both see the weight in Keras layout).
         """
         shape = tuple(int(s) for s in (shape or ()))
         dtype = config.standardize_dtype(dtype) if dtype is not None else self._dtype
@@ -249,6 +341,11 @@ class Layer(nn.Module):
         else:
             self.register_buffer(name, value)
             weight = self._buffers[name]
+        if regularizer is not None:
+            self._regularizers[name] = regularizers.get(regularizer)
+            loss_tracking._PENALTIES[0] += 1
+        if constraint is not None:
+            self._constraints[name] = constraints.get(constraint)
         self._pending_weight_names[id(weight)] = name
         return weight
 
@@ -259,8 +356,9 @@ class Layer(nn.Module):
             old = pending.pop(id(value))
             is_buffer = old in self._buffers
             (self._buffers if is_buffer else self._parameters).pop(old)
-            if old in self._keras_layouts:
-                self._keras_layouts[name] = self._keras_layouts.pop(old)
+            for by_name in (self._keras_layouts, self._regularizers, self._constraints):
+                if old in by_name:
+                    by_name[name] = by_name.pop(old)
             if is_buffer:
                 self.register_buffer(name, value)
                 return
@@ -440,6 +538,39 @@ class Layer(nn.Module):
 
     def get_output_at(self, node_index: int):
         return self._inbound_nodes[node_index].outputs
+
+
+_ACCEPTS: dict[tuple[Any, str], bool] = {}
+
+
+def _accepts(function: Any, argument: str) -> bool:
+    """Whether `function` (a layer's `call`/`forward`) takes `argument` by name (or **kwargs)."""
+    key = (getattr(function, "__func__", function), argument)
+    accepted = _ACCEPTS.get(key)
+    if accepted is None:
+        try:
+            parameters = inspect.signature(function).parameters.values()
+        except (TypeError, ValueError):
+            parameters = ()
+        accepted = any(p.name == argument or p.kind == p.VAR_KEYWORD for p in parameters)
+        _ACCEPTS[key] = accepted
+    return accepted
+
+
+def _drop_unaccepted(layer: "Layer", kwargs: dict) -> dict:
+    """Keras drops `training=`/`mask=` for layers whose call does not take them.
+
+    Layers in the mask flow receive `mask=` through `layers/masking.py`, which decides for them;
+    Keras-style layers keep `training=` so `forward` can set the mode of their sublayers.
+    """
+    forward = type(layer).forward
+    keras_style = forward is Layer.forward
+    for argument in ("mask",) if keras_style else ("training", "mask"):
+        if argument == "mask" and getattr(layer, "_mask_flow", False):
+            continue
+        if argument in kwargs and not _accepts(type(layer).call if keras_style else forward, argument):
+            kwargs = {k: v for k, v in kwargs.items() if k != argument}
+    return kwargs
 
 
 def _marking_built(build):

@@ -39,6 +39,17 @@ class Merge(Layer):
     _min_inputs = 1
     _max_inputs: int | None = None
     _broadcasts = True  # element-wise layers; Concatenate and Dot take inputs as they are
+    _mask_flow = False  # masks combine inside models only: the eager hot path stays the arithmetic
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """A step is kept when any input keeps it (Keras ORs the masks; one unmasked input: no mask)."""
+        if mask is None or any(m is None for m in mask):
+            return None
+        output = mask[0]
+        for m in mask[1:]:
+            output = torch.logical_or(output, m)
+        return output
+
 
     def __init__(self, **kwargs: Any):  # keeps get_config() to Keras's keys
         super().__init__(**kwargs)
@@ -159,23 +170,44 @@ class Average(Merge):
 
 
 class Maximum(Merge):
-    """Element-wise maximum of the inputs."""
+    """Element-wise maximum of the inputs; masked steps take the other inputs' values, as in Keras."""
+
+    _op = staticmethod(torch.maximum)
+
+    def forward(self, inputs: Sequence[torch.Tensor], mask: Any = None) -> torch.Tensor:
+        if mask is None or all(m is None for m in mask):
+            return super().forward(inputs)
+        return _masked_merge(self._op, inputs, mask)
 
     def _merge(self, tensors):
         output = tensors[0]
         for x in tensors[1:]:
-            output = torch.maximum(output, x)
+            output = self._op(output, x)
         return output
 
 
-class Minimum(Merge):
-    """Element-wise minimum of the inputs."""
+class Minimum(Maximum):
+    """Element-wise minimum of the inputs; masked steps take the other inputs' values, as in Keras."""
 
-    def _merge(self, tensors):
-        output = tensors[0]
-        for x in tensors[1:]:
-            output = torch.minimum(output, x)
-        return output
+    _op = staticmethod(torch.minimum)
+
+
+def _masked_merge(op: Any, inputs: Sequence[torch.Tensor], masks: Sequence[Any]) -> torch.Tensor:
+    """Keras's masked Maximum/Minimum: a masked input position takes the running result's value."""
+    output, output_mask = None, None
+    for x, mask in zip(inputs, masks):
+        if mask is not None:
+            mask = mask.unsqueeze(-1).expand(x.shape)
+        if output is None:
+            output, output_mask = x, mask
+            continue
+        if mask is not None:
+            x = torch.where(mask, x, output)
+        if output_mask is not None:
+            output = torch.where(output_mask, output, x)
+        output_mask = torch.logical_or(output_mask, mask) if mask is not None and output_mask is not None else None
+        output = op(output, x)
+    return output
 
 
 class Concatenate(Merge):
@@ -207,6 +239,20 @@ class Concatenate(Merge):
     def _merge(self, tensors):
         return torch.cat(tensors, dim=self.axis)
 
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """Masks joined along `axis` (an unmasked input counts as all kept), reduced over features."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        parts = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                parts.append(torch.ones_like(x, dtype=torch.bool))
+            elif m.dim() < x.dim():
+                parts.append(m.unsqueeze(-1).expand(x.shape))
+            else:
+                parts.append(m.to(torch.bool))
+        return torch.any(torch.cat(parts, dim=self.axis), dim=-1)
+
 
 class Dot(Merge):
     """Batched dot product of two inputs along `axes` (an int, or one axis per input).
@@ -219,6 +265,9 @@ class Dot(Merge):
     _min_inputs = 2
     _max_inputs = 2
     _broadcasts = False
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
+        return None  # Keras: a dot product has no steps left to mask
 
     def __init__(self, axes: int | Sequence[int], normalize: bool = False, **kwargs: Any):
         super().__init__(**kwargs)

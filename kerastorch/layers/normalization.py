@@ -7,7 +7,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .. import initializers
+from .. import constraints, initializers, regularizers
 from .input_spec import InputSpec
 from .layer import Layer
 
@@ -77,6 +77,10 @@ class BatchNormalization(Layer):
         self.synchronized = False
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.gamma = None
@@ -99,9 +103,11 @@ class BatchNormalization(Layer):
             )
         shape = (channels,)
         if self.scale:
-            self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma")
+            self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma",
+                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
         if self.center:
-            self.beta = self.add_weight(shape, self.beta_initializer, name="beta")
+            self.beta = self.add_weight(shape, self.beta_initializer, name="beta",
+                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
         self.moving_mean = self.add_weight(shape, self.moving_mean_initializer, trainable=False, name="moving_mean")
         self.moving_variance = self.add_weight(
             shape, self.moving_variance_initializer, trainable=False, name="moving_variance"
@@ -173,6 +179,10 @@ class LayerNormalization(Layer):
         self.rms_scaling = bool(rms_scaling)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.gamma = None
         self.beta = None
         self._axes: list[int] = []
@@ -194,9 +204,11 @@ class LayerNormalization(Layer):
                 f"received shape {tuple(input_shape)}."
             )
         if self.scale or self.rms_scaling:
-            self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma")
+            self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma",
+                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
         if self.center and not self.rms_scaling:
-            self.beta = self.add_weight(shape, self.beta_initializer, name="beta")
+            self.beta = self.add_weight(shape, self.beta_initializer, name="beta",
+                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
         self._axes = axes
         self._moved = axes != list(range(rank - len(axes), rank))
         self.input_spec = InputSpec(ndim=rank, axes={a: input_shape[a] for a in axes})

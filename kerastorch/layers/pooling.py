@@ -183,12 +183,18 @@ class GlobalAveragePooling1D(_GlobalAveragePooling):
 
     rank = 1
 
+    supports_masking = True
+    _mask_flow = True
+
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if mask is None:
             return super().forward(inputs)
-        weights = mask.to(inputs.dtype).unsqueeze(2 if self.data_format == "channels_last" else 1)
-        total = torch.sum(inputs * weights, dim=self._axes, keepdim=self.keepdims)
-        return total / torch.sum(weights, dim=self._axes, keepdim=self.keepdims)
+        keep = mask.to(torch.bool).unsqueeze(2 if self.data_format == "channels_last" else 1)
+        total = torch.sum(torch.where(keep, inputs, 0), dim=self._axes, keepdim=self.keepdims)
+        return total / torch.sum(keep.to(inputs.dtype), dim=self._axes, keepdim=self.keepdims)
+
+    def compute_mask(self, inputs: torch.Tensor, mask: Any = None) -> None:
+        return None  # the steps are pooled away
 
 
 class GlobalAveragePooling2D(_GlobalAveragePooling):

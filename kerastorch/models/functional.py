@@ -68,6 +68,7 @@ class Functional(Model):
         for index, layer in enumerate(layers):
             self.add_module(str(index), layer)
         self._compile_plan()
+        self._plan_masks()
         self.built = True
 
     # ------------------------------------------------------------------------------ the plan
@@ -117,6 +118,8 @@ class Functional(Model):
         """Run the graph on `inputs`: a tensor, a list (one per input) or a dict by input name."""
         if training is not None and training != self.training:
             return self._forward_in_mode(inputs, training)
+        if self._mask_steps is not None or mask is not None:
+            return self._call_with_masks(inputs, mask)[0]
         values = self._standardize_inputs(inputs)
         # Layers are called through nn.Module.__call__ (hooks run as usual): every layer is built
         # and every shape was checked when the graph was made, so Layer.__call__'s checks for
@@ -140,6 +143,117 @@ class Functional(Model):
             for slot in drop:
                 values[slot] = None
         return self._pack_outputs(values)
+
+    # --------------------------------------------------------------------------------- masks
+
+    _mask_flow = False  # masks are planned when the graph is built, not looked up per call
+
+    def _plan_masks(self) -> None:
+        """Decide once, when the graph is built, whether masks flow through it (else: the plain plan)."""
+        self._mask_plans: dict = {}
+        plan = self._mask_plan(None)
+        self._mask_steps = None if plan is None else plan[0]
+
+    def _mask_plan(self, input_masks: Any) -> tuple | None:
+        """The graph's steps with masks carried next to tensors, worked out once per kind of input
+        masks on meta tensors; None when no mask flows anywhere."""
+        from ..layers.masking import plan_call
+
+        count = len(self._flat_inputs)
+        flat_masks = [None] * count if input_masks is None else list(flatten(input_masks))
+        flat_masks += [None] * (count - len(flat_masks))
+        key = tuple(m is not None for m in flat_masks)
+        if key in self._mask_plans:
+            return self._mask_plans[key]
+        slots: dict[int, int] = {id(t): i for i, t in enumerate(self._flat_inputs)}
+        meta: dict[int, Any] = {i: m for i, m in enumerate(flat_masks) if m is not None}
+
+        def template(structure: Any) -> Any:
+            return map_structure(lambda leaf: _Slot(slots[id(leaf)]) if isinstance(leaf, SymbolicTensor) else leaf,
+                                 structure)
+
+        steps, any_mask = [], any(key)
+        ordered = [n for d in sorted(self._nodes_by_depth, reverse=True) for n in self._nodes_by_depth[d]
+                   if not n.is_input]
+        for node in ordered:
+            layer, args, kwargs = node.layer, node.args, node.kwargs
+            fills, previous, out_masks = plan_call(layer, args, kwargs, lambda t: meta.get(slots.get(id(t))))
+            first = args[0] if args else kwargs.get("inputs")
+            if previous is None:
+                previous_t = None
+            elif any(name == "mask" for name, _ in fills) or kwargs.get("mask") is None:
+                previous_t = (True, template(dict(fills).get("mask", first)))  # read from the masks
+            else:
+                previous_t = (False, template(kwargs["mask"]))  # an explicit mask tensor argument
+            outputs = flatten(node.outputs)
+            if out_masks is None:
+                flat_out_masks = [None] * len(outputs)
+            elif isinstance(node.outputs, SymbolicTensor):
+                flat_out_masks = [out_masks]
+            else:
+                flat_out_masks = list(flatten(out_masks)) + [None] * len(outputs)
+            targets, mask_targets = [], []
+            for flat_index, tensor in enumerate(outputs):
+                if isinstance(tensor, SymbolicTensor) and id(tensor) not in slots:
+                    slots[id(tensor)] = len(slots)
+                    targets.append((flat_index, slots[id(tensor)]))
+                    if flat_out_masks[flat_index] is not None:
+                        meta[slots[id(tensor)]] = flat_out_masks[flat_index]
+                        mask_targets.append((flat_index, slots[id(tensor)]))
+            any_mask = any_mask or bool(fills) or bool(mask_targets)
+            steps.append((
+                layer, template(list(args)), template(dict(kwargs)), tuple((n, template(v)) for n, v in fills),
+                template(first), previous_t, hasattr(layer, "_call_with_masks"), tuple(targets), tuple(mask_targets),
+            ))
+        output_masks = map_structure(lambda t: meta.get(slots[id(t)]), self._outputs_struct)
+        self._mask_plans[key] = (tuple(steps), output_masks) if any_mask else None
+        return self._mask_plans[key]
+
+    def _plan_output_masks(self, input_masks: Any) -> Any:
+        """The meta masks of the outputs for (meta) input masks: how an outer model plans this one."""
+        plan = self._mask_plan(input_masks)
+        if plan is None:
+            return None
+        masks = plan[1]
+        return masks[0] if isinstance(masks, list) and len(masks) == 1 else masks
+
+    def _call_with_masks(self, inputs: Any, mask: Any = None) -> tuple[Any, Any]:
+        """Run the graph carrying masks next to tensors, as planned: `(outputs, output masks)`."""
+        plan = self._mask_plan(mask)
+        if plan is None:
+            return self.forward(inputs), None
+        values = self._standardize_inputs(inputs)
+        masks: list = [None] * self._num_slots
+        if mask is not None:
+            for index, value in enumerate(flatten(mask)):
+                masks[index] = value
+
+        def resolve(structure: Any, source: list) -> Any:
+            return map_structure(lambda leaf: source[leaf.index] if isinstance(leaf, _Slot) else leaf, structure)
+
+        for layer, args_t, kwargs_t, fills, first_t, previous_t, nested, targets, mask_targets in plan[0]:
+            first = resolve(first_t, values)
+            previous = None if previous_t is None else resolve(previous_t[1], masks if previous_t[0] else values)
+            if nested:
+                result, out_masks = layer._call_with_masks(first, previous)
+            else:
+                kwargs = resolve(kwargs_t, values)
+                for name, fill in fills:
+                    kwargs[name] = resolve(fill, masks)
+                if isinstance(layer, Operation):
+                    result = layer.run(*resolve(args_t, values), **kwargs)
+                else:
+                    result = _call(layer, *resolve(args_t, values), **kwargs)
+                out_masks = layer.compute_mask(first, previous) if mask_targets else None
+            flat = flatten(result)
+            for flat_index, slot in targets:
+                values[slot] = flat[flat_index]
+            if mask_targets:
+                flat_masks = [out_masks] if isinstance(out_masks, torch.Tensor) else flatten(out_masks)
+                for flat_index, slot in mask_targets:
+                    masks[slot] = flat_masks[flat_index]
+        output_masks = self._pack_outputs(masks)
+        return self._pack_outputs(values), output_masks
 
     def _pack_outputs(self, values: list) -> Any:
         slots = self._output_slots

@@ -40,6 +40,8 @@ class Sequential(Model):
         self._graph_input: SymbolicTensor | None = None
         self._graph_outputs: list[Any] = []
         self._input_dtype: torch.dtype | None = None  # inputs are cast to it, as Keras does
+        self._mask_plans: dict = {}
+        self._mask_steps: tuple | None = None  # None: no mask flows, the plain loop runs
         if self._batch_input_shape is not None:
             self._start_graph(Input(batch_shape=self._batch_input_shape))
         for layer in layers or ():
@@ -77,6 +79,7 @@ class Sequential(Model):
         self._stack.append(layer)
         nn.Module.train(layer, self.training)
         self.built = self._graph_input is not None
+        self._plan_masks()
 
     def __or__(self, layer: Any) -> "Sequential":
         """`model | layer` appends in place and returns the model."""
@@ -92,6 +95,7 @@ class Sequential(Model):
         if self._graph_outputs:
             output = self._graph_outputs.pop()
             layer._inbound_nodes = [n for n in layer._inbound_nodes if n.outputs is not output]
+        self._plan_masks()
         return layer
 
     def _start_graph(self, tensor: SymbolicTensor) -> None:
@@ -124,6 +128,7 @@ class Sequential(Model):
             previous = self._graph_outputs[-1] if self._graph_outputs else self._graph_input
             self._graph_outputs.append(layer(previous))
         self.built = True
+        self._plan_masks()
 
     # ------------------------------------------------------------------------------------ config
 
@@ -172,16 +177,67 @@ class Sequential(Model):
 
     # ----------------------------------------------------------------------------------- calling
 
-    def forward(self, inputs: Any, training: bool | None = None) -> Any:
+    def forward(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         if training is not None and training != self.training:
             return self._forward_in_mode(inputs, training)
         if not isinstance(inputs, torch.Tensor) and hasattr(inputs, "__array__"):
             inputs = self._input_tensor(inputs, self._input_dtype)
         if isinstance(inputs, torch.Tensor) and self._input_dtype is not None and inputs.dtype != self._input_dtype:
             inputs = inputs.to(self._input_dtype)  # like Keras: a float64 batch into a float32 model
+        if self._mask_steps is not None or mask is not None:
+            return self._call_with_masks(inputs, mask)[0]
         for layer in self._stack:
             inputs = layer(inputs)
         return inputs
+
+    # ------------------------------------------------------------------------------------- masks
+
+    _mask_flow = False  # masks are planned when the stack is built, not looked up per call
+
+    def _plan_masks(self) -> None:
+        """Decide once, when the stack is built, whether masks flow through it (else: the plain loop)."""
+        self._mask_plans = {}
+        self._mask_steps = None
+        if self._graph_input is not None and len(self._graph_outputs) == len(self._stack):
+            plan = self._mask_plan(None)
+            self._mask_steps = None if plan is None else plan[0]
+
+    def _mask_plan(self, input_mask: Any) -> tuple | None:
+        """Per layer `(layer, pass mask, compute mask, nested model)` and the output's meta mask;
+        None when no mask flows. Worked out on meta tensors, once per kind of input mask."""
+        from ..layers.masking import plan_call
+
+        key = input_mask is not None
+        if key not in self._mask_plans:
+            steps, flowing, tensor = [], input_mask, self._graph_input
+            any_mask = input_mask is not None
+            for layer, output in zip(self._stack, self._graph_outputs):
+                current, carried = tensor, flowing
+                fills, previous, flowing = plan_call(layer, (current,), {}, lambda t: carried if t is current else None)
+                steps.append((layer, bool(fills), flowing is not None, hasattr(layer, "_call_with_masks")))
+                any_mask = any_mask or flowing is not None
+                tensor = output
+            self._mask_plans[key] = (tuple(steps), flowing) if any_mask else None
+        return self._mask_plans[key]
+
+    def _plan_output_masks(self, input_mask: Any) -> Any:
+        """The meta mask of the output for a (meta) input mask: how an outer model plans this one."""
+        plan = self._mask_plan(input_mask)
+        return None if plan is None else plan[1]
+
+    def _call_with_masks(self, inputs: Any, mask: Any = None) -> tuple[Any, Any]:
+        """Run the stack carrying the mask next to the tensor, as planned: `(outputs, output mask)`."""
+        plan = self._mask_plan(mask)
+        if plan is None:
+            return self.forward(inputs), None
+        for layer, pass_mask, compute, nested in plan[0]:
+            if nested:
+                inputs, mask = layer._call_with_masks(inputs, mask)
+                continue
+            outputs = nn.Module.__call__(layer, inputs, mask=mask) if pass_mask else nn.Module.__call__(layer, inputs)
+            mask = layer.compute_mask(inputs, mask) if compute else None
+            inputs = outputs
+        return inputs, mask
 
     def _apply(self, fn: Any, recurse: bool = True) -> "Sequential":
         """After `.to(dtype)`/`.half()`, inputs are cast to the new dtype instead of the old one."""
