@@ -65,10 +65,60 @@ class SymbolicTensor:
         raise TypeError(f"{getattr(func, '__name__', func)}() received a symbolic tensor. {_HOW_TO_WRAP}")
 
     def __or__(self, layer: Callable) -> Any:
-        """`x | layer` is `layer(x)`; a plain `nn.Module` is wrapped as a layer first."""
+        """`x | layer` is `layer(x)` (a plain `nn.Module` is wrapped as a layer first); `x | y` of
+        tensors is Keras's `logical_or`."""
+        if not callable(layer):
+            return _op("logical_or", self, layer)
         if isinstance(layer, torch.nn.Module) and not hasattr(layer, "_inbound_nodes"):
             layer = wrap_module(layer)
         return layer(self)
+
+    # Python operators record the op Keras records for them (`x + 1` is `Add`, `x[:, 0]` is `GetItem`).
+    __array_ufunc__ = None  # numpy scalars and arrays defer to the reflected operator
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(f"Symbolic tensor {self.name!r} has no values to convert to a NumPy array. {_HOW_TO_WRAP}")
+
+    def __bool__(self) -> bool:
+        raise TypeError(f"Symbolic tensor {self.name!r} has no truth value; use kt.ops.cond or kt.ops.where.")
+
+    def __iter__(self) -> Any:
+        raise TypeError(f"Symbolic tensor {self.name!r} cannot be iterated; use kt.ops.unstack or x[i].")
+
+    def reshape(self, newshape: Any) -> "SymbolicTensor":
+        return _op("reshape", self, newshape)
+
+    def squeeze(self, axis: Any = None) -> "SymbolicTensor":
+        return _op("squeeze", self, axis)
+
+    def __round__(self, ndigits: int | None = None) -> "SymbolicTensor":
+        return _op("round", self, ndigits or 0)
+
+
+def _op(name: str, *args: Any) -> Any:
+    from . import ops
+
+    return getattr(ops, name)(*args)
+
+
+def _operator(name: str, reflected: bool) -> Callable:
+    if reflected:
+        return lambda self, other: _op(name, other, self)
+    return lambda self, *other: _op(name, self, *other)
+
+
+for _dunder, _name in {
+    "add": "add", "sub": "subtract", "mul": "multiply", "matmul": "matmul", "truediv": "true_divide",
+    "floordiv": "floor_divide", "mod": "mod", "pow": "power", "and": "logical_and", "xor": "logical_xor",
+}.items():
+    setattr(SymbolicTensor, f"__{_dunder}__", _operator(_name, False))
+    setattr(SymbolicTensor, f"__r{_dunder}__", _operator(_name, True))
+for _dunder, _name in {
+    "lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal", "ne": "not_equal",
+    "neg": "negative", "abs": "absolute", "invert": "logical_not", "getitem": "get_item",
+}.items():
+    setattr(SymbolicTensor, f"__{_dunder}__", _operator(_name, False))
+SymbolicTensor.__ror__ = _operator("logical_or", True)
 
 
 def wrap_module(module: torch.nn.Module) -> Any:

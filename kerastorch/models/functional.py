@@ -17,7 +17,8 @@ from .. import config as kt_config
 from ..layers.layer import Layer, converted_dtype
 from ..ops.node import Operation
 from ..saving.serialization import (
-    check_config, current_scope, deserialize_keras_object, loading_scope, serialize_keras_object, serialize_layer,
+    check_config, current_scope, deserialize_keras_object, deserialize_value, loading_scope, serialize_keras_object,
+    serialize_layer,
 )
 from ..symbolic import Node, SymbolicTensor
 from ..tree import flatten, map_structure
@@ -27,6 +28,10 @@ from .model import Model
 _ONE = 0  # layer(values[i])
 _LIST = 1  # layer([values[i], values[j], ...])
 _GENERAL = 2  # layer(*args, **kwargs) rebuilt from a template (constant arguments, nesting)
+# Steps of ops nodes call the plain torch function with its constant arguments bound (`Operation.fast`).
+_OP_ONE = 3  # fn(values[i])
+_OP_ARGS = 4  # fn(values[i] or a constant, ...)
+_OP_GENERAL = 5  # operation.run(*args, **kwargs) rebuilt from a template
 
 _call = torch.nn.Module.__call__
 
@@ -65,7 +70,8 @@ class Functional(Model):
         self._flat_outputs = flat_outputs
         self._nodes_by_depth = nodes_by_depth
         self._layer_list = layers
-        for index, layer in enumerate(layers):
+        # Ops nodes are not modules: children "0", "1", ... are the layers alone.
+        for index, layer in enumerate(l for l in layers if isinstance(l, torch.nn.Module)):
             self.add_module(str(index), layer)
         self._compile_plan()
         self._plan_masks()
@@ -80,7 +86,7 @@ class Functional(Model):
                    if not n.is_input]
         steps, consumers = [], []
         for node in ordered:
-            kind, where = _gather_spec(node, slots)
+            runner, kind, where = _gather_spec(node, slots)
             consumers.append({id(t) for t in node.input_tensors})
             targets = []
             for flat_index, tensor in enumerate(flatten(node.outputs)):
@@ -88,7 +94,7 @@ class Functional(Model):
                     slots[id(tensor)] = len(slots)
                     targets.append((flat_index, slots[id(tensor)]))
             single = isinstance(node.outputs, SymbolicTensor)
-            steps.append([node.layer, kind, where, targets[0][1] if single else tuple(targets), ()])
+            steps.append([runner, kind, where, targets[0][1] if single else tuple(targets), ()])
         # Drop each intermediate tensor right after its last use, so inference memory stays flat.
         keep = {slots[id(t)] for t in self._flat_outputs}
         last_use: dict[int, int] = {}
@@ -127,13 +133,20 @@ class Functional(Model):
         for layer, kind, where, target, drop in self._steps:
             if kind == _ONE:
                 result = _call(layer, values[where])
+            elif kind == _OP_ONE:
+                result = layer(values[where])
+            elif kind == _OP_ARGS:
+                result = layer(*[values[i] if i >= 0 else constant for i, constant in where])
             elif kind == _LIST:
                 result = _call(layer, [values[i] for i in where])
             else:
                 call_args, call_kwargs = map_structure(
                     lambda leaf: values[leaf.index] if isinstance(leaf, _Slot) else leaf, where
                 )
-                result = _call(layer, *call_args, **call_kwargs)
+                if kind == _GENERAL:
+                    result = _call(layer, *call_args, **call_kwargs)
+                else:
+                    result = layer(*call_args, **call_kwargs)
             if isinstance(target, int):
                 values[target] = result
             else:
@@ -322,7 +335,12 @@ class Functional(Model):
 
     @property
     def layers(self) -> list[Layer]:
-        """Every layer of the graph, input layers included, in Keras's order."""
+        """Every layer of the graph, input layers included, in Keras's order (ops nodes are not layers)."""
+        return [layer for layer in self._layer_list if not isinstance(layer, Operation)]
+
+    @property
+    def operations(self) -> list[Any]:
+        """Every layer and ops node (`Mean`, `Add`, ...) of the graph, in Keras's order."""
         return list(self._layer_list)
 
     @property
@@ -543,8 +561,8 @@ def _map_graph(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> t
             "all layer names must be unique, so pass a distinct name=... to each layer."
         )
     for layer in layers:
-        if not isinstance(layer, torch.nn.Module):
-            raise TypeError(f"kt.Model: graph node {layer!r} is not a torch.nn.Module.")
+        if not isinstance(layer, (torch.nn.Module, Operation)):
+            raise TypeError(f"kt.Model: graph node {layer!r} is neither a torch.nn.Module nor a kt.ops operation.")
     return nodes_by_depth, layers
 
 
@@ -563,15 +581,17 @@ def _reachable_inputs(tensor: SymbolicTensor, input_ids: set[int]) -> bool:
     return False
 
 
-def _gather_spec(node: Node, slots: dict[int, int]) -> tuple[int, Any]:
-    """How a step fetches its arguments: one tensor, a list of tensors, or a general template."""
+def _gather_spec(node: Node, slots: dict[int, int]) -> tuple[Any, int, Any]:
+    """What a step calls and how it fetches its arguments: one tensor, a list of tensors, or a template."""
     args, kwargs = node.args, node.kwargs
+    if isinstance(node.layer, Operation):
+        return _op_spec(node.layer, args, kwargs, slots)
     if not kwargs and len(args) == 1:
         first = args[0]
         if isinstance(first, SymbolicTensor):
-            return _ONE, slots[id(first)]
+            return node.layer, _ONE, slots[id(first)]
         if isinstance(first, list) and first and all(isinstance(t, SymbolicTensor) for t in first):
-            return _LIST, tuple(slots[id(t)] for t in first)
+            return node.layer, _LIST, tuple(slots[id(t)] for t in first)
     return node.layer, _GENERAL, _template(args, kwargs, slots)
 
 
@@ -583,7 +603,9 @@ def _template(args: tuple, kwargs: dict, slots: dict[int, int]) -> Any:
 def _op_spec(operation: Operation, args: tuple, kwargs: dict, slots: dict[int, int]) -> tuple[Any, int, Any]:
     """An ops node calls its plain function directly when its arguments are tensors and plain constants."""
     fast = operation.fast
-    if fast is not None and not kwargs and not any(isinstance(a, (list, tuple, dict)) for a in args):
+    nested = any(isinstance(a, (list, tuple, dict)) and any(isinstance(leaf, SymbolicTensor) for leaf in flatten(a))
+                 for a in args)
+    if fast is not None and not kwargs and not nested:
         if len(args) == 1 and isinstance(args[0], SymbolicTensor):
             return fast, _OP_ONE, slots[id(args[0])]
         return fast, _OP_ARGS, tuple((slots[id(a)], None) if isinstance(a, SymbolicTensor) else (-1, a) for a in args)
@@ -645,6 +667,8 @@ def _functional_from_config(cls: type, config: dict) -> "Functional":
     def resolve(value: Any) -> Any:
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
             return tensor_of((value.get("config") or {}).get("keras_history"))
+        if isinstance(value, dict) and str(value.get("class_name")).startswith("__"):
+            return deserialize_value(value)  # a slice, `...`, array or tensor argument of an ops call
         if isinstance(value, list):
             return [resolve(v) for v in value]
         if isinstance(value, dict):

@@ -76,6 +76,8 @@ def serialize_keras_object(obj: Any) -> Any:
         return obj.item()
     if isinstance(obj, torch.dtype):
         return kt_config.dtype_name(obj)
+    if isinstance(obj, (slice, type(Ellipsis), np.ndarray, torch.Tensor)):
+        return serialize_value(obj)
     if isinstance(obj, nn.Module):
         return serialize_layer(obj)
     if isinstance(obj, initializers.Initializer):
@@ -87,6 +89,42 @@ def serialize_keras_object(obj: Any) -> Any:
         return {"module": cls.__module__, "class_name": cls.__name__,
                 "config": serialize_keras_object(obj.get_config()), "registered_name": cls.__name__}
     raise TypeError(f"Cannot serialize {obj!r} ({type(obj).__name__}) to a Keras config: it has no get_config().")
+
+
+def serialize_value(obj: Any) -> dict[str, Any]:
+    """Keras's entries for the constants an ops call may hold: slices, `...`, arrays and tensors."""
+    if isinstance(obj, slice):
+        return {"class_name": "__slice__", "config": {
+            "start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop),
+            "step": serialize_keras_object(obj.step)}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(obj, np.ndarray) and obj.ndim == 0:
+        return obj.item()
+    kind = "__numpy__" if isinstance(obj, np.ndarray) else "__tensor__"
+    array = obj if isinstance(obj, np.ndarray) else obj.detach().cpu().numpy()
+    return {"class_name": kind, "config": {"value": array.tolist(), "dtype": kt_config.dtype_name(obj.dtype)}}
+
+
+_VALUE_CLASSES = ("__slice__", "__ellipsis__", "__numpy__", "__tensor__")
+
+
+def deserialize_value(value: Any) -> Any:
+    """The constant a `serialize_value` entry (or a list/dict of them) stands for; anything else as is."""
+    if isinstance(value, list):
+        return [deserialize_value(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    kind = value.get("class_name")
+    if kind not in _VALUE_CLASSES:
+        return {k: deserialize_value(v) for k, v in value.items()}
+    config = value.get("config") or {}
+    if kind == "__slice__":
+        return slice(config.get("start"), config.get("stop"), config.get("step"))
+    if kind == "__ellipsis__":
+        return Ellipsis
+    array = np.asarray(config.get("value"), dtype=np.dtype(str(config.get("dtype"))))
+    return array if kind == "__numpy__" else torch.from_numpy(array)
 
 
 def serialize_initializer(value: Any) -> Any:
@@ -189,7 +227,10 @@ def _own_arguments(cls: type) -> set[str]:
 def serialize_layer(layer: nn.Module) -> dict[str, Any]:
     """The Keras-format entry for one layer or model (its graph included for models)."""
     from ..layers.torch_module import TorchModuleWrapper
+    from ..ops.node import is_operation, serialize_operation
 
+    if is_operation(layer):
+        return serialize_operation(layer)
     if isinstance(layer, TorchModuleWrapper) or not isinstance(layer, Layer):
         name = getattr(layer, "name", type(layer).__name__)
         raise ValueError(
@@ -272,6 +313,10 @@ def _resolve(entry: dict, custom_objects: dict | None) -> type | None:
             return custom_objects[key]
     if entry.get("registered_name") in _REGISTERED:
         return _REGISTERED[entry["registered_name"]]
+    from ..ops.node import Operation, is_operation_entry, known_operation
+
+    if is_operation_entry(entry):  # `keras.src.ops.numpy` `Mean`: an ops node
+        return Operation if known_operation(entry["module"], entry.get("class_name")) else None
     module = entry.get("module") or ""
     if module == "keras" or module.startswith("keras.") or module.startswith("kerastorch"):
         return builtin_classes().get(entry.get("class_name"))
@@ -357,6 +402,10 @@ def deserialize_keras_object(entry: dict, custom_objects: dict | None = None, sa
 def _deserialize(entry: dict, custom_objects: dict | None, safe_mode: bool) -> Layer:
     cls = _resolve(entry, custom_objects)
     config = entry["config"]
+    from ..ops.node import Operation
+
+    if cls is Operation:
+        return Operation.from_config(entry["module"], entry["class_name"], config)
     if getattr(cls, "_keras_graph_model", False) and isinstance(config, dict) and (
             "layers" in config or "input_layers" in config):
         return cls.from_config(config)  # Sequential/functional: reads its layers in the current scope
