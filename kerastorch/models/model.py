@@ -136,9 +136,11 @@ class Model(Trainer, Layer):
         )
 
     def _summary_rows(self, expand_nested: bool) -> list:
-        from ..summary import stack_rows
+        from ..summary import attribute_layers, stack_rows
 
-        return stack_rows(self.layers, expand_nested)
+        # Subclassed models list plain torch modules set as attributes too (Keras wraps those).
+        subclassed = type(self).layers is Model.layers
+        return stack_rows(attribute_layers(self) if subclassed else self.layers, expand_nested)
 
     # ---------------------------------------------------------------------------------- saving
 
