@@ -96,20 +96,25 @@ class CallbackList(Callback):
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
 
-    def on_train_begin(self, logs=None): self._call("on_train_begin", logs)
-    def on_train_end(self, logs=None): self._call("on_train_end", logs)
-    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs)
-    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs)
-    def on_train_batch_begin(self, batch, logs=None): self._call("on_train_batch_begin", batch, logs)
-    def on_train_batch_end(self, batch, logs=None): self._call("on_train_batch_end", batch, logs)
-    def on_test_begin(self, logs=None): self._call("on_test_begin", logs)
-    def on_test_end(self, logs=None): self._call("on_test_end", logs)
-    def on_test_batch_begin(self, batch, logs=None): self._call("on_test_batch_begin", batch, logs)
-    def on_test_batch_end(self, batch, logs=None): self._call("on_test_batch_end", batch, logs)
-    def on_predict_begin(self, logs=None): self._call("on_predict_begin", logs)
-    def on_predict_end(self, logs=None): self._call("on_predict_end", logs)
-    def on_predict_batch_begin(self, batch, logs=None): self._call("on_predict_batch_begin", batch, logs)
-    def on_predict_batch_end(self, batch, logs=None): self._call("on_predict_batch_end", batch, logs)
+    # Like Keras, every hook receives a dict: `{}` where there is nothing to report yet.
+    def on_train_begin(self, logs=None): self._call("on_train_begin", _dict(logs))
+    def on_train_end(self, logs=None): self._call("on_train_end", _dict(logs))
+    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, _dict(logs))
+    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, _dict(logs))
+    def on_train_batch_begin(self, batch, logs=None): self._call("on_train_batch_begin", batch, _dict(logs))
+    def on_train_batch_end(self, batch, logs=None): self._call("on_train_batch_end", batch, _dict(logs))
+    def on_test_begin(self, logs=None): self._call("on_test_begin", _dict(logs))
+    def on_test_end(self, logs=None): self._call("on_test_end", _dict(logs))
+    def on_test_batch_begin(self, batch, logs=None): self._call("on_test_batch_begin", batch, _dict(logs))
+    def on_test_batch_end(self, batch, logs=None): self._call("on_test_batch_end", batch, _dict(logs))
+    def on_predict_begin(self, logs=None): self._call("on_predict_begin", _dict(logs))
+    def on_predict_end(self, logs=None): self._call("on_predict_end", _dict(logs))
+    def on_predict_batch_begin(self, batch, logs=None): self._call("on_predict_batch_begin", batch, _dict(logs))
+    def on_predict_batch_end(self, batch, logs=None): self._call("on_predict_batch_end", batch, _dict(logs))
+
+
+def _dict(logs: Mapping | None) -> Mapping:
+    return {} if logs is None else logs
 
 
 class History(Callback):

@@ -101,7 +101,9 @@ def test_accuracy_string_resolves_like_keras():
         expected = theirs.evaluate(x, y, verbose=0, return_dict=True)
         got = ours.evaluate(x, y, verbose=0, return_dict=True)
         assert got == pytest.approx(expected, abs=1e-6), (loss, y.shape)
-        assert [type(m).__name__ for m in ours.metrics[1:]] == [kind, kind]  # after the loss tracker
+        # Keras's layout: the loss tracker, then compile_metrics holding the resolved metrics
+        assert [type(m).__name__ for m in ours.metrics] == ["LossTracker", "CompileMetrics"]
+        assert [type(m).__name__ for m in ours.metrics[1].metrics] == [kind, kind]
 
     # Deliberate difference: with a from_logits binary loss the threshold is 0 (a probability of 0.5);
     # Keras keeps 0.5 on the logits, which misreads them.
@@ -284,7 +286,7 @@ def test_single_batch_methods_and_evaluate_returns():
     assert isinstance(loss, float) and 0 <= accuracy <= 1
     assert set(model.test_on_batch(x, y, return_dict=True)) == {"loss", "accuracy"}
     assert model.predict_on_batch(x).shape == (32, 2)
-    assert model.metrics_names == ["loss", "accuracy"]
+    assert model.metrics_names == ["loss", "compile_metrics"]  # Keras 3's answer
     model.compile("adam", kt.losses.SparseCategoricalCrossentropy(from_logits=True))
     assert isinstance(model.evaluate(x, y, verbose=0), float)
 

@@ -15,10 +15,14 @@ class Model(Trainer, Layer):
     """`kt.Model(inputs, outputs)` builds a functional model; subclass it for a custom `call`."""
 
     def __new__(cls, *args: Any, **kwargs: Any):
-        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
-            from .functional import Functional
+        from .functional import Functional
 
+        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
             return Functional.__new__(Functional, *args, **kwargs)
+        if not issubclass(cls, Functional) and _functional_arguments(args, kwargs):
+            # Keras's rule: a Model subclass given (inputs, outputs) is a functional model that keeps
+            # the subclass's methods (train_step, metrics, ...): an instance of `(Subclass, Functional)`.
+            return super().__new__(_functional_subclass(cls))
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -167,3 +171,32 @@ class Model(Trainer, Layer):
         from ..saving import load_weights
 
         load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+
+_FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def _functional_subclass(cls: type) -> type:
+    """`cls` with `Functional` behind it (one class per subclass, named like it)."""
+    from .functional import Functional
+
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__,
+                                                                             "__qualname__": cls.__qualname__})
+    return _FUNCTIONAL_SUBCLASSES[cls]
+
+
+def _functional_arguments(args: tuple, kwargs: dict) -> bool:
+    """Whether a constructor call is Keras's functional `(inputs, outputs)` form on symbolic tensors."""
+    from ..symbolic import SymbolicTensor, flatten
+
+    if len(args) == 2:
+        inputs = args[0]
+    elif len(args) == 1 and "outputs" in kwargs:
+        inputs = args[0]
+    elif "inputs" in kwargs and "outputs" in kwargs:
+        inputs = kwargs["inputs"]
+    else:
+        return False
+    leaves = flatten(inputs)
+    return bool(leaves) and all(isinstance(t, SymbolicTensor) for t in leaves)

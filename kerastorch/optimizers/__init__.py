@@ -8,12 +8,11 @@ import torch
 
 from . import schedules
 from .algorithms import Adafactor, Ftrl, Lamb, Lion
-from .optimizer import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, Optimizer, RMSprop, apply_constraints
+from .optimizer import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, Optimizer, RMSprop
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "Lamb",
     "Ftrl", "Adafactor", "schedules", "get", "serialize", "deserialize", "get_learning_rate", "set_learning_rate",
-    "apply_constraints",
 ]
 
 _ALIASES: dict[str, type[Optimizer]] = {

@@ -87,6 +87,7 @@ class Optimizer:
         self._averages: list[torch.Tensor] = []
         self._accumulators: list[torch.Tensor] = []
         self.torch_optimizer: torch.optim.Optimizer | None = None
+        self._projections: dict[int, Callable] = {}  # id(weight) -> its constraint (set by fit)
         self._set_learning_rate(learning_rate)
 
     # ---------------------------------------------------------------------------- building
@@ -348,7 +349,11 @@ class Optimizer:
         finally:
             for param, grad in others:
                 param.grad = grad
-        apply_constraints(params)
+        with torch.no_grad():
+            for param in params:
+                project = self._projections.get(id(param)) or getattr(param, "constraint", None)
+                if project is not None:
+                    param.copy_(project(param))
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Any]]) -> None:
         """`apply` for a list of `(gradient, variable)` pairs."""
@@ -403,15 +408,6 @@ def _takes_argument(fn: Callable) -> bool:
     except (TypeError, ValueError):
         return True
     return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in parameters)
-
-
-@torch.no_grad()
-def apply_constraints(params: Iterable[torch.Tensor]) -> None:
-    """Project each weight that carries a `constraint` (set by `add_weight(constraint=)`) after an update."""
-    for param in params:
-        constraint = getattr(param, "constraint", None)
-        if constraint is not None:
-            param.copy_(constraint(param))
 
 
 class SGD(Optimizer):

@@ -51,8 +51,15 @@ def _as_loss(identifier: Any) -> Any:
         return None
     if isinstance(identifier, nn.Module):  # a torch loss module takes (input, target)
         module = identifier
-        return losses_module.LossFunctionWrapper(lambda y_true, y_pred: module(y_pred, y_true),
-                                                 name=type(module).__name__.lower())
+        placed: list[torch.device] = []  # not a submodule of the model: follow the predictions' device
+
+        def call(y_true: Any, y_pred: Any) -> Any:
+            if not placed or placed[0] != y_pred.device:
+                module.to(y_pred.device)
+                placed[:] = [y_pred.device]
+            return module(y_pred, y_true)
+
+        return losses_module.LossFunctionWrapper(call, name=type(module).__name__.lower())
     loss = losses_module.get(identifier)
     if not isinstance(loss, losses_module.Loss):
         loss = losses_module.LossFunctionWrapper(loss, name=getattr(loss, "__name__", "loss"))
@@ -95,12 +102,9 @@ class CompiledLoss:
         keys, names = _output_keys(y_pred, model)
         losses = [_as_loss(s) for s in _per_output(self.spec, keys, names, "loss")]
         weights = _per_output(self.weights, keys, names, "loss_weights", 1.0) if self.weights is not None else [1.0] * len(keys)
+        # No entries (compiled without a loss): the model trains on its `losses` alone, as in Keras.
         self.entries = [(k, n, l, float(1.0 if w is None else w)) for k, n, l, w in zip(keys, names, losses, weights)
                         if l is not None]
-        if not self.entries:
-            raise ValueError(
-                f"Model {getattr(model, 'name', '')!r} was compiled without a loss; pass loss=... to compile()."
-            )
 
     def loss_for(self, index: int) -> Any:
         return self.entries[index][2] if self.entries else None
@@ -139,6 +143,19 @@ class LossTracker(metrics_module.Metric):
     def track(self, loss: torch.Tensor, size: int, real: int) -> None:
         self.total.add_(loss.detach().float(), alpha=size)
         self.count += real
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        """Keras's `Mean.update_state`: a scalar loss counts `sample_weight` times (once by default)."""
+        values = torch.as_tensor(values).detach().to(self.total.device, torch.float32)
+        weight = 1.0 if sample_weight is None else sample_weight
+        with torch.no_grad():
+            if values.ndim == 0 and isinstance(weight, (int, float)):
+                self.total.add_(values, alpha=float(weight))
+                self.count += float(weight)
+            else:  # per-element values or weights: a weighted sum (reading the weight total syncs once)
+                weight = torch.as_tensor(weight, dtype=torch.float32, device=self.total.device).expand_as(values)
+                self.total.add_((values * weight).sum())
+                self.count += float(weight.sum())
 
     def reset_state(self) -> None:
         super().reset_state()
@@ -180,6 +197,12 @@ class CompiledMetrics:
         self.part_trackers: list[LossTracker] = []
         self.entries: list[tuple[Any, str, Any, bool]] | None = None  # (output key, log name, metric, weighted)
         self._device: torch.device | None = None
+        self.container = CompileMetrics(self)
+
+    def attach(self, model: Any, compiled_loss: "CompiledLoss") -> None:
+        """What a custom step's `update_state(y, y_pred)` needs to build the metrics on first use."""
+        self.container._model = model
+        self.container._compiled_loss = compiled_loss
 
     def ensure_built(self, y: Any, y_pred: Any, compiled_loss: CompiledLoss, device: torch.device, model: Any) -> None:
         if self.entries is not None:
@@ -308,3 +331,70 @@ def _distributed_running() -> bool:
     import torch.distributed as dist
 
     return dist.is_available() and dist.is_initialized()
+
+
+class CompileMetrics(metrics_module.Metric):
+    """Keras's `compile_metrics` entry of `model.metrics`: the compiled metrics as one metric.
+
+    A custom `train_step` calls `update_state(y, y_pred, sample_weight)` on it (the metrics are
+    resolved from the shapes on the first call); `result()` is a dict of every metric's value.
+    """
+
+    def __init__(self, owner: CompiledMetrics):
+        super().__init__(name="compile_metrics")
+        self._owner = owner
+        self._model: Any = None
+        self._compiled_loss: Any = None
+
+    @property
+    def metrics(self) -> list[Any]:
+        return [m for _, _, m, _ in self._owner.entries or []]
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        return [v for m in self.metrics for v in getattr(m, "variables", [])]
+
+    def to(self, device: Any) -> "CompileMetrics":
+        for metric in self.metrics:
+            metric.to(device)
+        return self
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        owner = self._owner
+        if owner.entries is None:
+            if self._compiled_loss is None:
+                raise ValueError("compile_metrics.update_state needs a compiled model; call model.compile() first.")
+            device = next((t.device for t in _tensors(y_pred)), torch.device("cpu"))
+            owner.ensure_built(y_true, y_pred, self._compiled_loss, device, self._model)
+        with torch.no_grad():
+            for key, _, metric, weighted in owner.entries:
+                y, pred = _select(y_true, key), _select(y_pred, key)
+                if isinstance(pred, torch.Tensor) and pred.dtype in (torch.float16, torch.bfloat16):
+                    pred = pred.float()
+                if metrics_module._is_torchmetric(metric):
+                    metric.update(pred, y)
+                else:
+                    metric.update_state(y, pred, sample_weight=sample_weight if weighted else None)
+
+    def result(self) -> dict[str, Any]:
+        out = {}
+        for _, name, metric, _ in self._owner.entries or []:
+            out[name] = metric.compute() if metrics_module._is_torchmetric(metric) else metric.result()
+        return out
+
+    def reset_state(self) -> None:
+        for _, _, metric, _ in self._owner.entries or []:
+            if metrics_module._is_torchmetric(metric):
+                metric.reset()
+            else:
+                metric.reset_state()
+
+
+def _tensors(tree: Any) -> list[torch.Tensor]:
+    if isinstance(tree, torch.Tensor):
+        return [tree]
+    if isinstance(tree, dict):
+        return [t for v in tree.values() for t in _tensors(v)]
+    if isinstance(tree, (list, tuple)):
+        return [t for v in tree for t in _tensors(v)]
+    return []

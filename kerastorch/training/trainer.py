@@ -17,9 +17,12 @@ import torch
 from torch import nn
 
 from .. import optimizers as optimizers_module
+from ..constraints import constrained_weights
+from ..layers import loss_tracking
 from . import distributed
-from .compile_utils import CompiledLoss, CompiledMetrics
-from .data_adapter import Batch, adapt, split_for_validation, tree_leaves, tree_map
+from .. import metrics as metrics_module
+from .compile_utils import CompiledLoss, CompiledMetrics, CompileMetrics, LossTracker
+from .data_adapter import Batch, adapt, split_for_validation, tree_leaves, tree_map, unpack
 from .mixed_precision import autocast_for, grad_scaler_for
 
 
@@ -36,6 +39,8 @@ class Trainer:
     _interrupted = False
     _grad_scaler: Any = None
     _step_device = torch.device("cpu")
+    auto_scale_loss = True
+    steps_per_execution = 1
 
     # ------------------------------------------------------------------------------- compile
 
@@ -53,18 +58,25 @@ class Trainer:
     ) -> None:
         """Choose the optimizer, loss(es) and metrics; the optimizer is created when `fit` starts.
 
-        `jit_compile=True` runs the model through `torch.compile`; `steps_per_execution` is
-        accepted and ignored (every step already runs without host syncs).
+        `jit_compile=True` runs the model through `torch.compile` (`"auto"` and `run_eagerly=True`
+        mean eager, torch's default); `steps_per_execution=N` calls the batch-level callbacks once
+        every N steps, as Keras does; `auto_scale_loss` (default True) scales the loss under the
+        "mixed_float16" policy. Without a `loss`, the model trains on its `losses` (`add_loss`).
         """
         if jit_compile not in (True, False, "auto"):
             raise ValueError(f"compile: jit_compile must be True, False or 'auto', received {jit_compile!r}.")
+        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+            raise ValueError(f"compile: steps_per_execution must be a positive integer, received {steps_per_execution!r}.")
         self.optimizer = optimizers_module.get(optimizer)
-        self.loss = loss
+        self._modules.pop("loss", None)  # a torch loss module is configuration, never a submodule
+        self._set_cached("loss", loss)
         self._compiled_loss = CompiledLoss(loss, loss_weights)
         self._compiled_metrics = CompiledMetrics(metrics, weighted_metrics, loss)
-        self.jit_compile = jit_compile is True
+        self._compiled_metrics.attach(self, self._compiled_loss)
+        self.jit_compile = jit_compile is True and not run_eagerly
         self.run_eagerly = run_eagerly
         self.steps_per_execution = steps_per_execution
+        self.auto_scale_loss = bool(auto_scale_loss)
         self._set_cached("_train_module", None)
         self._set_cached("_infer_module", None)
         self._set_cached("_fully_built", False)
@@ -84,14 +96,146 @@ class Trainer:
 
     @property
     def metrics(self) -> list[Any]:
-        """The loss tracker(s) and compiled metrics, as Keras lists them."""
-        if not self.compiled:
-            return []
-        return self._compiled_metrics.all_metrics()
+        """Keras's list: the loss tracker, `compile_metrics` (all compiled metrics as one), the
+        per-output loss trackers, then metrics set as attributes of the model or its layers.
+
+        `reset_metrics()` resets these at each epoch and evaluation start; override the property
+        to list your own trackers for a custom `train_step`.
+        """
+        found = []
+        if self.compiled:
+            compiled = self._compiled_metrics
+            found = [compiled.loss_tracker, compiled.container, *compiled.part_trackers]
+        for module in self.modules():
+            for value in vars(module).values():
+                if isinstance(value, metrics_module.Metric) and not any(value is f for f in found) and not isinstance(
+                        value, (LossTracker, CompileMetrics)):
+                    found.append(value)
+        return found
 
     @property
     def metrics_names(self) -> list[str]:
-        return self._log_names() if self.compiled else []
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        """Reset every metric in `metrics` (fit does this at each epoch start, evaluate at its start)."""
+        for metric in self.metrics:
+            if metrics_module._is_torchmetric(metric):
+                metric.reset()
+            else:
+                metric.reset_state()
+
+    # -------------------------------------------------------------------- overridable steps
+
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
+                     training: bool = True) -> torch.Tensor:
+        """The compiled loss(es) plus `self.losses` (regularization and `add_loss` terms), summed."""
+        terms = []
+        compiled = self._compiled_loss if self.compiled else None
+        if compiled is not None and (compiled.spec is not None or compiled.entries):
+            loss, parts = compiled(y, y_pred, sample_weight, self)
+            for tracker, part in zip(self._compiled_metrics.part_trackers, parts or []):
+                tracker.update_state(part, sample_weight=_batch_size(x, y_pred))
+            terms.append(loss)
+        terms.extend(self._extra_losses())
+        if not terms:
+            raise ValueError(
+                f"Model {self.name!r} was compiled without a loss and has no add_loss() terms; pass loss=... to "
+                "compile()."
+            )
+        return terms[0] if len(terms) == 1 else torch.stack([t.float().reshape(()) for t in terms]).sum()
+
+    def _extra_losses(self) -> list[torch.Tensor]:
+        """`self.losses` when anything in the process adds losses or penalties (two list reads otherwise)."""
+        if not (loss_tracking._SOURCES[0] or loss_tracking._PENALTIES[0]):
+            return []
+        return [term.float().reshape(()) for term in self.losses]
+
+    def _batch_loss(self, batch: Batch, y_pred: Any) -> tuple[torch.Tensor, list | None]:
+        """The built-in step's loss: the compiled loss plus `self.losses`, and each output's part."""
+        loss, parts = None, None
+        if self._compiled_loss.entries:
+            loss, parts = self._compiled_loss(batch.y, y_pred, batch.sample_weight, self)
+        extra = self._extra_losses()
+        if extra:
+            total = extra[0] if len(extra) == 1 else torch.stack(extra).sum()
+            loss = total if loss is None else loss + total
+        if loss is None:
+            raise ValueError(
+                f"Model {self.name!r} was compiled without a loss and has no add_loss() terms; pass loss=... to "
+                "compile()."
+            )
+        return loss, parts
+
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> dict[str, Any]:
+        """Update the compiled metrics with this batch and return `get_metrics_result()`."""
+        if self.compiled:
+            self._compiled_metrics.container.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict[str, Any]:
+        """The current value of every metric in `metrics` (dict results flattened), as device tensors."""
+        logs: dict[str, Any] = {}
+        for metric in self.metrics:
+            result = metric.compute() if metrics_module._is_torchmetric(metric) else metric.result()
+            if isinstance(result, dict):
+                logs.update(result)
+            else:
+                logs[metric.name] = result
+        return logs
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """One Keras training step on `data` (`x`, `(x, y)` or `(x, y, sample_weight)`); returns the logs."""
+        x, y, sample_weight = unpack(data)
+        y_pred = self(x)
+        self.zero_grad(set_to_none=True)
+        loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+        self._compiled_metrics.loss_tracker.update_state(loss, sample_weight=_batch_size(x, y_pred))
+        optimizer = self.optimizer
+        if isinstance(optimizer, optimizers_module.Optimizer):
+            optimizer.scale_loss(loss).backward()
+            params = [p for p in self.parameters() if p.requires_grad]
+            optimizer.apply([p.grad for p in params], params)
+        else:
+            loss.backward()
+            optimizer.step()
+            self._apply_constraints()
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """One Keras evaluation step on `data`; returns the logs."""
+        x, y, sample_weight = unpack(data)
+        y_pred = self(x)
+        loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        self._compiled_metrics.loss_tracker.update_state(loss, sample_weight=_batch_size(x, y_pred))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def predict_step(self, data: Any) -> Any:
+        """The model's outputs for one batch of `data` (its `x` part)."""
+        x, _, _ = unpack(data)
+        return self(x)
+
+    def _custom(self, *names: str) -> bool:
+        """Whether the model's class overrides any of these Trainer methods (checked once per loop)."""
+        cls = type(self)
+        return any(getattr(cls, name) is not getattr(Trainer, name) for name in names)
+
+    def _apply_constraints(self) -> None:
+        projections = self.__dict__.get("_projections")
+        if projections:
+            with torch.no_grad():
+                for weight, project in projections:
+                    weight.copy_(project(weight))
+
+    def _prepare_step_state(self) -> None:
+        """Once per loop: the weights' constraints (shared with the optimizer) and the metrics' device."""
+        projections = constrained_weights(self)
+        self._set_cached("_projections", projections)
+        if isinstance(self.optimizer, optimizers_module.Optimizer):
+            self.optimizer._projections = {id(w): project for w, project in projections}
+        for metric in self.metrics:
+            if hasattr(metric, "to") and not isinstance(metric, CompileMetrics):
+                metric.to(self._step_device)
 
     # --------------------------------------------------------------------------- preparation
 
@@ -171,7 +315,7 @@ class Trainer:
     def _train_step(self, module: nn.Module, batch: Batch) -> None:
         y_pred = self._forward(module, batch.x)
         self._compiled_metrics.ensure_built(batch.y, y_pred, self._compiled_loss, self._step_device, self)
-        loss, parts = self._compiled_loss(batch.y, y_pred, batch.sample_weight, self)
+        loss, parts = self._batch_loss(batch, y_pred)
         scaled = loss * batch.loss_scale if batch.loss_scale != 1.0 else loss
         optimizer = self.optimizer
         optimizer.zero_grad(set_to_none=True)
@@ -183,14 +327,28 @@ class Trainer:
         else:
             scaled.backward()
             optimizer.step()
+        if self.__dict__.get("_projections"):
+            self._apply_constraints()
         self._compiled_metrics.update(loss, parts, batch, y_pred)
 
     def _test_step(self, module: nn.Module, batch: Batch) -> Any:
         y_pred = self._forward(module, batch.x)
         self._compiled_metrics.ensure_built(batch.y, y_pred, self._compiled_loss, self._step_device, self)
-        loss, parts = self._compiled_loss(batch.y, y_pred, batch.sample_weight, self)
+        loss, parts = self._batch_loss(batch, y_pred)
         self._compiled_metrics.update(loss, parts, batch, y_pred)
         return y_pred
+
+    def _train_runner(self, module: nn.Module) -> "_Run":
+        """What fit runs per batch, decided once per loop: the built-in fused step when the model
+        overrides none of Keras's step hooks, else its own `train_step` on Keras-packed data."""
+        if self._custom("train_step", "compute_loss", "compute_metrics", "get_metrics_result", "metrics"):
+            return _CustomRun(self, self.train_step)
+        return _BuiltinRun(self, module, self._train_step)
+
+    def _test_runner(self, module: nn.Module) -> "_Run":
+        if self._custom("test_step", "compute_loss", "compute_metrics", "get_metrics_result", "metrics"):
+            return _CustomRun(self, self.test_step)
+        return _BuiltinRun(self, module, self._test_step)
 
     def _log_names(self) -> list[str]:
         return self._compiled_metrics.names()
@@ -243,9 +401,13 @@ class Trainer:
                                      validation_steps)
         self._ensure_built(train_data)
         self._build_optimizer()
-        if self._grad_scaler is None:
+        if self._grad_scaler is None and self.auto_scale_loss:
             self._grad_scaler = grad_scaler_for(self._model_device())
         module = self._training_module(shard)
+        self._prepare_step_state()
+        runner = self._train_runner(module)
+        every = self.steps_per_execution
+        total_steps = train_data.steps
 
         history = History()
         callback_list = CallbackList(
@@ -258,23 +420,22 @@ class Trainer:
         self.stop_training = False
         self._interrupted = False
         self._initial_epoch = None
-        lazy_logs = _LazyLogs(self)
         epoch_logs: dict[str, float] = {}
         with self._mode(True):
             callback_list.on_train_begin()
             first_epoch = self._initial_epoch if self._initial_epoch is not None else initial_epoch
             try:
                 for epoch in range(first_epoch, epochs):
-                    self._compiled_metrics.reset()
+                    self.reset_metrics()
                     callback_list.on_epoch_begin(epoch)
                     batch_hooks = callback_list.has_batch_hooks
                     step = -1
                     for step, batch in enumerate(train_data):
-                        if batch_hooks:
+                        if batch_hooks and step % every == 0:
                             callback_list.on_train_batch_begin(step)
-                        self._train_step(module, batch)
-                        if batch_hooks:
-                            callback_list.on_train_batch_end(step, lazy_logs)
+                        runner.run(batch)
+                        if batch_hooks and ((step + 1) % every == 0 or step + 1 == total_steps):
+                            callback_list.on_train_batch_end(step, runner.lazy_logs)
                         if self.stop_training and not shard.active:
                             break  # under DDP every rank must run the same steps: stop at the epoch end
                     if step < 0:
@@ -286,7 +447,7 @@ class Trainer:
                             stacklevel=2,
                         )
                         break
-                    epoch_logs = self._logs(shard)
+                    epoch_logs = runner.final_logs(shard)
                     if val_data is not None and _should_validate(epoch, validation_freq):
                         with self._mode(False):
                             val_logs = self._evaluate_loop(val_data, callback_list, shard)
@@ -301,25 +462,30 @@ class Trainer:
                 self.stop_training = True
                 if distributed.is_chief():
                     print("Training interrupted; the model keeps the weights of the last completed step.")
+            if isinstance(self.optimizer, optimizers_module.Optimizer) and epochs > 0:
+                self.optimizer.finalize_variable_values()
             callback_list.on_train_end(epoch_logs)
         return history
 
     # ------------------------------------------------------------------------------ evaluate
 
     def _evaluate_loop(self, data: Any, callback_list: Any, shard: distributed.Shard) -> dict[str, float]:
-        module = self._inference_module()
-        self._compiled_metrics.reset()
+        runner = self._test_runner(self._inference_module())
+        self.reset_metrics()
         callback_list.on_test_begin()
-        lazy_logs = _LazyLogs(self)
         batch_hooks = callback_list.has_batch_hooks
+        every, total_steps = self.steps_per_execution, data.steps
+        step = -1
         with torch.inference_mode():
             for step, batch in enumerate(data):
-                if batch_hooks:
+                if batch_hooks and step % every == 0:
                     callback_list.on_test_batch_begin(step)
-                self._test_step(module, batch)
-                if batch_hooks:
-                    callback_list.on_test_batch_end(step, lazy_logs)
-        logs = self._logs(shard)
+                runner.run(batch)
+                if batch_hooks and ((step + 1) % every == 0 or step + 1 == total_steps):
+                    callback_list.on_test_batch_end(step, runner.lazy_logs)
+        if step < 0:  # Keras raises too: a loss over no samples is not 0
+            raise ValueError("evaluate: the data produced no batches; pass non-empty data (x and y with samples).")
+        logs = runner.final_logs(shard)
         callback_list.on_test_end(logs)
         return logs
 
@@ -339,11 +505,14 @@ class Trainer:
         from ..callbacks import CallbackList, ProgbarLogger
         from .progress import resolve_verbose
 
+        if kwargs:
+            raise TypeError(f"evaluate() got unexpected keyword arguments {sorted(kwargs)}.")
         self._require_compiled("evaluate")
         verbose = resolve_verbose(verbose)
         shard = distributed.current_shard(self._model_device())
         data = self._adapter(x, y, sample_weight, batch_size, False, shard, steps)
         self._ensure_built(data)
+        self._prepare_step_state()
         callback_list = CallbackList(callbacks, model=self, verbose=verbose, steps=data.steps, mode="evaluate")
         if verbose:
             callback_list.append(ProgbarLogger(verbose))
@@ -370,16 +539,22 @@ class Trainer:
         if verbose:
             callback_list.append(ProgbarLogger(verbose))
         module = self._inference_module()
+        custom = self._custom("predict_step")
         outputs: list[Any] = []
         batch_hooks = callback_list.has_batch_hooks
+        every, total_steps = self.steps_per_execution, data.steps
         callback_list.on_predict_begin()
         with self._mode(False), torch.inference_mode():
             for step, batch in enumerate(data):
-                if batch_hooks:
+                if batch_hooks and step % every == 0:
                     callback_list.on_predict_batch_begin(step)
-                outputs.append(self._forward(module, batch.x))
-                if batch_hooks:
-                    callback_list.on_predict_batch_end(step, None)
+                if custom:
+                    with autocast_for(self._step_device):
+                        outputs.append(self.predict_step(_pack(batch)))
+                else:
+                    outputs.append(self._forward(module, batch.x))
+                if batch_hooks and ((step + 1) % every == 0 or step + 1 == total_steps):
+                    callback_list.on_predict_batch_end(step, {"outputs": tree_map(_to_numpy, outputs[-1])})
         callback_list.on_predict_end()
         if not outputs:
             raise ValueError("predict: the data produced no batches; pass a non-empty input.")
@@ -400,13 +575,15 @@ class Trainer:
         data.steps = 1
         self._ensure_built(data)
         self._build_optimizer()
-        if self._grad_scaler is None:
+        if self._grad_scaler is None and self.auto_scale_loss:
             self._grad_scaler = grad_scaler_for(self._model_device())
         module = self._training_module(shard)
+        self._prepare_step_state()
+        runner = self._train_runner(module)
         with self._mode(True):
             for batch in data:
-                self._train_step(module, batch)
-        return self._single_batch_result(shard, return_dict)
+                runner.run(batch)
+        return _result_form(runner.final_logs(shard), return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
         """Loss and metrics for one batch (metrics are reset first, as in Keras)."""
@@ -416,18 +593,13 @@ class Trainer:
         data.batch_size = data.n
         data.steps = 1
         self._ensure_built(data)
-        self._compiled_metrics.reset()
+        self._prepare_step_state()
+        self.reset_metrics()
+        runner = self._test_runner(self._inference_module())
         with self._mode(False), torch.inference_mode():
             for batch in data:
-                self._test_step(self._inference_module(), batch)
-        return self._single_batch_result(shard, return_dict)
-
-    def _single_batch_result(self, shard: distributed.Shard, return_dict: bool) -> Any:
-        logs = self._logs(shard)
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+                runner.run(batch)
+        return _result_form(runner.final_logs(shard), return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
         """The model's outputs for one batch, as numpy."""
@@ -435,6 +607,128 @@ class Trainer:
 
 
 # ---------------------------------------------------------------------------------- helpers
+
+
+class _Run:
+    """One loop's step: `run(batch)`, `lazy_logs` for batch callbacks, `final_logs()` as floats."""
+
+    lazy_logs: Mapping
+
+    def run(self, batch: Batch) -> None:
+        raise NotImplementedError
+
+    def final_logs(self, shard: distributed.Shard) -> dict[str, float]:
+        raise NotImplementedError
+
+
+class _BuiltinRun(_Run):
+    """The built-in fused step: metrics accumulate on the device, read once per epoch."""
+
+    def __init__(self, model: Trainer, module: nn.Module, step: Any):
+        self.model, self.module, self.step = model, module, step
+        self.lazy_logs = _LazyLogs(model)
+
+    def run(self, batch: Batch) -> None:
+        self.step(self.module, batch)
+
+    def final_logs(self, shard: distributed.Shard) -> dict[str, float]:
+        return self.model._logs(shard)
+
+
+class _CustomRun(_Run):
+    """The model's own `train_step`/`test_step`, given `x`, `(x, y)` or `(x, y, sample_weight)`."""
+
+    def __init__(self, model: Trainer, step: Any):
+        self.model, self.step = model, step
+        self.last: Any = {}
+        self.lazy_logs = _StepLogs(self)
+
+    def run(self, batch: Batch) -> None:
+        with autocast_for(self.model._step_device):
+            self.last = self.step(_pack(batch))
+
+    def final_logs(self, shard: distributed.Shard) -> dict[str, float]:
+        """Keras's rule: the metrics' results when their names match the step's logs, else the last logs."""
+        logs = self.last
+        metric_logs = self.model.get_metrics_result()
+        if isinstance(logs, Mapping) and set(logs) == set(metric_logs):
+            logs = metric_logs
+        return pythonify_logs(logs)
+
+
+class _StepLogs(Mapping):
+    """A custom step's last logs, converted to floats only when a callback reads them."""
+
+    def __init__(self, run: _CustomRun):
+        self._run = run
+
+    def _values(self) -> dict[str, Any]:
+        return pythonify_logs(self._run.last)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+    def items(self):
+        return self._values().items()
+
+    def values(self):
+        return self._values().values()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._values().get(key, default)
+
+
+def pythonify_logs(logs: Any) -> dict[str, Any]:
+    """Keras's log form: nested dicts flattened, keys sorted, scalars as floats (one sync for all)."""
+    flat: dict[str, Any] = {}
+
+    def walk(tree: Any) -> None:
+        for key, value in sorted((tree or {}).items()):
+            if isinstance(value, Mapping):
+                walk(value)
+            else:
+                flat[key] = value
+
+    walk(logs if isinstance(logs, Mapping) else {})
+    scalars = [k for k, v in flat.items() if isinstance(v, torch.Tensor) and v.numel() == 1]
+    if scalars:
+        values = torch.stack([flat[k].detach().float().reshape(()).to(flat[scalars[0]].device) for k in scalars])
+        flat.update(zip(scalars, values.tolist()))
+    for key, value in flat.items():
+        if not isinstance(value, torch.Tensor):
+            try:
+                flat[key] = float(value)
+            except (TypeError, ValueError):
+                pass
+    return flat
+
+
+def _pack(batch: Batch) -> Any:
+    """Keras's `data` for a step: `x`, `(x, y)` or `(x, y, sample_weight)`."""
+    if batch.y is None and batch.sample_weight is None:
+        return (batch.x,) if isinstance(batch.x, (list, tuple)) else batch.x
+    if batch.sample_weight is None:
+        return batch.x, batch.y
+    return batch.x, batch.y, batch.sample_weight
+
+
+def _batch_size(x: Any, y_pred: Any) -> int:
+    leaves = tree_leaves(x) or tree_leaves(y_pred)
+    return int(leaves[0].shape[0]) if leaves and getattr(leaves[0], "ndim", 0) else 1
+
+
+def _result_form(logs: dict[str, float], return_dict: bool) -> Any:
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
 
 
 class _LazyLogs(Mapping):
