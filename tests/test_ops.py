@@ -392,6 +392,148 @@ row("dot_product_attention", q, kv, F(2, 6, 2, 8), mask=B(2, 4, 5, 6) | np.eye(5
 row("dot_product_attention", q, F(2, 5, 4, 8), F(2, 5, 4, 8), is_causal=True, scale=0.5, _id="causal")
 row("dot_product_attention", q, kv, F(2, 6, 2, 8), bias=F(2, 4, 5, 6), _id="bias")
 
+# ---------------------------------------------------------------- math group
+seg_data, seg_ids = F(6, 3), np.array([0, 0, 1, 3, 3, 3])
+for _name in ["segment_sum", "segment_max", "segment_min", "segment_prod"]:
+    row(_name, seg_data, seg_ids)
+    row(_name, seg_data, seg_ids, num_segments=3, _id="num_segments")
+row("segment_sum", I(6, 2), seg_ids, _id="int")
+row("top_k", F(3, 6), 3)
+F63 = F(3, 6)
+row("top_k", _call=lambda ops: ops.sort(ops.top_k(F63, 2, sorted=False)[0]), _id="unsorted")
+row("in_top_k", np.array([1, 4, 0]), F(3, 5), 2)
+row("logsumexp", x234)
+row("logsumexp", x234, axis=1, keepdims=True, _id="axis")
+row("cdist", F(2, 4, 3), F(2, 5, 3))
+row("extract_sequences", F(2, 10), 4, 2)
+pair = (F(2, 8), F(2, 8))
+row("fft", pair)
+row("fft2", (F(2, 4, 6), F(2, 4, 6)))
+row("ifft2", (F(2, 4, 6), F(2, 4, 6)))
+row("rfft", F(2, 8))
+row("rfft", F(2, 8), fft_length=6, _id="length")
+row("irfft", (F(2, 5), F(2, 5)))
+row("irfft", (F(2, 5), F(2, 5)), fft_length=9, _id="length")
+signal = F(2, 40)
+row("stft", signal, 8, 4, 8)
+row("stft", signal, 6, 3, 16, window="hamming", center=False, _id="hamming_uncentered")
+row("stft", signal, 8, 4, 8, window=None, _id="no_window")
+spec = (F(2, 11, 5), F(2, 11, 5))
+row("istft", spec, 8, 4, 8, _atol=1e-4)
+row("istft", spec, 6, 2, 8, length=20, _atol=1e-4, _id="padded_window")
+row("istft", spec, 8, 4, 8, center=False, window="hamming", _atol=1e-4, _id="uncentered")
+row("rsqrt", P(2, 3))
+row("erf", x23)
+row("erfc", x23)
+row("erfinv", U(2, 3))
+row("logdet", SPD(3, (2,)))
+row("view_as_complex", F(2, 3, 2))
+row("view_as_real", xc)
+
+# ---------------------------------------------------------------- linalg group
+spd = SPD(3)
+lower = np.linalg.cholesky(spd).astype("float32")
+row("cholesky", spd)
+row("cholesky", SPD(3, (2,)), upper=True, _id="upper_batched")
+row("cholesky_inverse", lower)
+row("cholesky_inverse", np.ascontiguousarray(lower.T), upper=True, _id="upper")
+row("det", F(2, 3, 3))
+row("eig", F(3, 3), _rtol=1e-4, _atol=1e-4)
+row("eigh", spd, _rtol=1e-4, _atol=1e-4)
+row("inv", spd)
+row("lu_factor", F(2, 3, 3))
+row("matrix_rank", F(4, 3))
+row("matrix_rank", np.ones((3, 3), "float32"), tol=0.5, _id="tol")
+row("norm", x234)
+row("norm", x234, ord=1, axis=1, _id="ord1")
+row("norm", x234, ord="fro", axis=(1, 2), keepdims=True, _id="fro")
+row("norm", I(2, 3), _id="int")
+row("pinv", F(4, 3), _rtol=1e-4, _atol=1e-4)
+row("qr", F(4, 3))
+row("qr", F(4, 3), mode="complete", _id="complete")
+row("solve", spd, F(3, 2))
+row("solve_triangular", lower, F(3, 2), lower=True)
+row("solve_triangular", np.ascontiguousarray(lower.T), F(3), _id="vector_upper")
+row("svd", F(4, 3), _rtol=1e-4, _atol=1e-4)
+row("svd", F(4, 3), full_matrices=False, _rtol=1e-4, _atol=1e-4, _id="reduced")
+row("svd", F(4, 3), compute_uv=False, _id="values")
+row("lstsq", F(5, 3), F(5, 2), _rtol=1e-4, _atol=1e-4)
+jp, jt = torch.from_numpy(F(3)), torch.from_numpy(F(3))
+row("jvp", _call=lambda ops: ops.linalg.jvp(lambda v: ops.sin(v) * v, (jp,), (jt,)))
+row("jvp", _call=lambda ops: ops.linalg.jvp(lambda v: (ops.exp(v), ops.sum(v)), (jp,), (jt,), has_aux=True), _id="aux")
+
+# ---------------------------------------------------------------- core group
+row("convert_to_tensor", np.zeros((2, 3)))
+row("convert_to_tensor", [[1, 2], [3, 4]], _id="int_list")
+row("convert_to_tensor", [1.5, 2], _id="float_list")
+row("convert_to_tensor", 3, _id="int_scalar")
+row("convert_to_tensor", 2.5, _id="float_scalar")
+row("convert_to_tensor", True, _id="bool_scalar")
+row("convert_to_tensor", x23, dtype="float16", _id="dtype")
+row("convert_to_tensor", np.arange(4, dtype="uint8"), _id="uint8")
+row("convert_to_numpy", torch.from_numpy(x23))
+row("cast", x23, "int32")
+row("cast", I(2, 3), "bfloat16", _id="bfloat16")
+row("saturate_cast", np.array([-3.0, 100.5, 300.0, np.inf], "float32"), "uint8")
+sat = np.array([-3e10, 5.5, 3e10], "float32")
+# Keras wraps the top value to int32's minimum; the largest float32 below 2**31 is the saturated value.
+row("saturate_cast", sat, "int32", _ref=lambda x, d: np.clip(x, -2.0**31, 2.0**31 - 128).astype(d), _id="int32")
+row("saturate_cast", np.array([-300, 5, 70000], "int32"), "int16", _id="int_to_int16")
+row("dtype", x23)
+row("dtype", I(2, 3, dtype="int64"), _id="int64")
+row("shape", x234)
+row("is_tensor", x23)
+row("is_tensor", torch.from_numpy(x23), _id="tensor")
+row("slice", x234, (0, 1, 1), (2, 2, 3))
+row("slice_update", x234, (0, 1, 1), F(1, 2, 2))
+row("scatter", np.array([[0, 1], [2, 0], [0, 1]]), np.array([1.0, 2.0, 3.0], "float32"), (3, 2))
+row("scatter", np.array([[1], [0]]), F(2, 3), (3, 3), _id="rows")
+row("scatter_update", x234, np.array([[0, 1, 2], [1, 2, 3]]), np.array([9.0, 8.0], "float32"))
+row("scatter_update", x234, np.array([[1, 0]]), F(1, 4), _id="rows")
+row("stop_gradient", torch.from_numpy(x23))  # Keras takes tensors only here
+row("unstack", torch.from_numpy(x234), axis=1)
+row("cond", _call=lambda ops: ops.cond(ops.greater(ops.sum(x23), 100.0), lambda: ops.ones(2), lambda: ops.zeros(2)))
+row("cond", _call=lambda ops: ops.cond(True, lambda: ops.ones(2), lambda: ops.zeros(2)), _id="python_pred")
+row("switch", _call=lambda ops: ops.switch(1, [lambda a: a + 1, lambda a: a * 2], x23))
+row("switch", _call=lambda ops: ops.switch(5, [lambda a: a + 1, lambda a: a * 2], x23), _id="clamped")
+row("fori_loop", _call=lambda ops: ops.fori_loop(0, 4, lambda i, v: v * 2 + i, ops.ones(3)))
+row("while_loop", _call=lambda ops: ops.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v * 2), (0, ops.ones(2))))
+row("while_loop", _call=lambda ops: ops.while_loop(lambda v: ops.sum(v) < 50, lambda v: v * 2, ops.ones(2)),
+    _id="single")
+row("while_loop", _call=lambda ops: ops.while_loop(lambda i: i < 10, lambda i: i + 1, 0, maximum_iterations=4),
+    _id="max_iterations")
+row("map", _call=lambda ops: ops.map(lambda v: ops.sum(v) * v, x234))
+row("scan", _call=lambda ops: ops.scan(lambda c, v: (c + v, c * v), ops.zeros(4), x234[0]))
+row("scan", _call=lambda ops: ops.scan(lambda c, v: (c + v, c), ops.zeros(4), x234[0], reverse=True), _id="reverse")
+row("scan", _call=lambda ops: ops.scan(lambda c, _: (c * 2, c), ops.ones(2), None, length=3), _id="length")
+x9 = F(9, 2)
+row("associative_scan", _call=lambda ops: ops.associative_scan(ops.add, x9))
+row("associative_scan", _call=lambda ops: ops.associative_scan(ops.multiply, x234, axis=2, reverse=True), _id="reverse")
+row("associative_scan", _call=lambda ops: ops.associative_scan(lambda a, b: (a[0] + b[0], ops.maximum(a[1], b[1])),
+                                                               (x9, x9 * 2)), _id="tuple")
+row("vectorized_map", _call=lambda ops: ops.vectorized_map(lambda v: ops.sum(v * v), torch.from_numpy(x234)))
+
+
+def _custom_gradient_result(ops: Any) -> tuple:
+    @ops.custom_gradient
+    def softplus3(x):
+        e = ops.exp(x)
+
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            return ops.multiply(upstream, 3.0 - 1.0 / ops.add(1, e))
+
+        return ops.log(1 + e), grad
+
+    x = torch.tensor(x23, requires_grad=True)
+    y = softplus3(x)
+    y.sum().backward()
+    return y.detach(), x.grad
+
+
+row("custom_gradient", _call=_custom_gradient_result)
+
 # ---------------------------------------------------------------- comparison machinery
 
 

@@ -7,6 +7,8 @@ under `torch.compile` the branches and loops are traced like any Python code.
 from __future__ import annotations
 
 import builtins
+import functools
+import inspect
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -108,31 +110,30 @@ def cast(x: Any, dtype: Any) -> torch.Tensor:
     return convert_to_tensor(x).to(_dtypes.to_torch(dtype))
 
 
+def _range(dtype: torch.dtype) -> tuple[float, float]:
+    if dtype == torch.bool:
+        return 0, 1
+    info = torch.finfo(dtype) if dtype.is_floating_point else torch.iinfo(dtype)
+    return info.min, info.max
+
+
 def saturate_cast(x: Any, dtype: Any) -> torch.Tensor:
-    """Cast that clamps to the target's range first, so out-of-range values saturate instead of wrapping."""
+    """Cast that first clamps `x` into the target's range, so out-of-range values saturate instead of wrapping."""
     x = convert_to_tensor(x)
     target = _dtypes.to_torch(dtype)
-    if target == torch.bool or x.dtype == torch.bool:
+    if x.dtype == torch.bool:
         return x.to(target)
-    info = torch.iinfo(target) if not target.is_floating_point else torch.finfo(target)
-    if not x.dtype.is_floating_point and not target.is_floating_point:
-        source = torch.iinfo(x.dtype)
-        if source.min >= info.min and source.max <= info.max:
-            return x.to(target)
-    if x.dtype.is_floating_point or x.dtype.is_complex:
-        src = torch.finfo(x.dtype)
-        # Bounds the source type can hold exactly, so clamping never rounds past the target range.
-        low = max(info.min, src.min)
-        high = min(info.max, src.max)
-        if not target.is_floating_point:
-            low = float(np.nextafter(np.float64(low), np.inf, dtype=np.float64))
-            high_t = torch.tensor(high, dtype=x.dtype)
-            if high_t.double() > high:
-                high = torch.nextafter(high_t, torch.tensor(-float("inf"), dtype=x.dtype)).double().tolist()
-            low_t = torch.tensor(info.min, dtype=x.dtype)
-            low = low_t.tolist() if low_t.double() >= info.min else low
-        return x.clamp(low, high).to(target)
-    return x.clamp(info.min, info.max).to(target)
+    (in_min, in_max), (out_min, out_max) = _range(x.dtype), _range(target)
+    # The limits as values of x's dtype, nudged toward zero when rounding pushed them past the target range.
+    low = torch.tensor(max(in_min, out_min), dtype=x.dtype, device=x.device)
+    high = torch.tensor(min(in_max, out_max), dtype=x.dtype, device=x.device)
+    if x.dtype.is_floating_point:
+        zero = torch.zeros((), dtype=x.dtype, device=x.device)
+        if low.double() < out_min:
+            low = torch.nextafter(low, zero)
+        if high.double() > out_max:
+            high = torch.nextafter(high, zero)
+    return torch.clamp(x, low, high).to(target)
 
 
 def _index(value: Any) -> Any:
@@ -240,17 +241,17 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any) -> Any:
 
 
 def while_loop(cond: Callable, body: Callable, loop_vars: Any, maximum_iterations: int | None = None) -> Any:
-    """Repeat `loop_vars = body(*loop_vars)` while `cond(*loop_vars)`; a tuple/list in, the same out."""
-    single = not isinstance(loop_vars, (list, tuple))
-    state = (loop_vars,) if single else tuple(loop_vars)
+    """Repeat `loop_vars = body(*loop_vars)` while `cond(*loop_vars)` holds (at most `maximum_iterations`
+    times). The loop variables become tensors; a tuple or list comes back as a tuple, a single value alone."""
+    several = isinstance(loop_vars, (list, tuple))
+    leaves, rebuild = _tree_flatten(tuple(loop_vars) if several else (loop_vars,))
+    state = rebuild([convert_to_tensor(v) for v in leaves])
     count = 0
     while (maximum_iterations is None or count < maximum_iterations) and bool(cond(*state)):
         result = body(*state)
-        state = (result,) if single else tuple(result) if isinstance(result, (list, tuple)) else (result,)
+        state = tuple(result) if isinstance(result, (list, tuple)) else (result,)
         count += 1
-    if single:
-        return state[0]
-    return type(loop_vars)(state) if isinstance(loop_vars, list) else state
+    return state if several else state[0]
 
 
 def _tree_flatten(tree: Any) -> tuple[list, Callable]:
@@ -341,24 +342,36 @@ def vectorized_map(function: Callable, elements: Any) -> Any:
 
 
 def custom_gradient(f: Callable) -> Callable:
-    """Decorator: `f(*args)` returns `(output, grad_fn)`; backward calls `grad_fn(*upstream)` for the
-    input gradients (Keras's torch signature: `grad_fn(*upstream, variables=None)` also accepted)."""
+    """Decorator: `f(*args)` returns `(output, grad_fn)` and backward uses `grad_fn` for the input gradients.
+
+    `grad_fn` is called as Keras's torch backend calls it, `grad_fn(*args, upstream=grad)`, when it takes
+    an `upstream` keyword, else as on JAX/TensorFlow, `grad_fn(grad)`.
+    """
 
     class _Function(torch.autograd.Function):
         @staticmethod
         def forward(ctx, *args):
             output, grad_fn = f(*args)
             ctx.grad_fn = grad_fn
+            ctx.save_for_backward(*[a for a in args if isinstance(a, torch.Tensor)])
+            ctx.args = [None if isinstance(a, torch.Tensor) else a for a in args]
             return output
 
         @staticmethod
         def backward(ctx, *upstream):
-            grads = ctx.grad_fn(*upstream)
-            return tuple(grads) if isinstance(grads, (list, tuple)) else (grads,)
+            saved = iter(ctx.saved_tensors)
+            args = [next(saved) if a is None else a for a in ctx.args]
+            grad = upstream[0] if len(upstream) == 1 else upstream
+            try:
+                takes_upstream = "upstream" in inspect.signature(ctx.grad_fn).parameters
+            except (TypeError, ValueError):
+                takes_upstream = False
+            grads = ctx.grad_fn(*args, upstream=grad) if takes_upstream else ctx.grad_fn(grad)
+            grads = tuple(grads) if isinstance(grads, (list, tuple)) else (grads,)
+            return grads + (None,) * (len(args) - len(grads))
 
+    @functools.wraps(f)
     def wrapper(*args: Any) -> Any:
         return _Function.apply(*args)
 
-    wrapper.__name__ = getattr(f, "__name__", "custom_gradient")
-    wrapper.__doc__ = f.__doc__
     return wrapper
