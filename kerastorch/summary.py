@@ -328,7 +328,10 @@ def _layer_output(layer: Any) -> Any:
         return nodes[-1].outputs
     seen = getattr(layer, "_first_inputs", None)
     if seen is None:
-        return None
+        try:  # a Sequential built by its first call has a graph of its own
+            return layer.output if hasattr(layer, "_summary_rows") else None
+        except (AttributeError, ValueError):
+            return None
     from .symbolic import infer_outputs
 
     try:

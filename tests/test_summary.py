@@ -149,6 +149,31 @@ def subclassed(lib):
     return model
 
 
+def subclassed_with_nested_sequential(lib):
+    class WithBlock(lib.Model):
+        def __init__(self):
+            super().__init__(name="with_block")
+            self.block = lib.Sequential([lib.layers.Dense(3, name="b1"), lib.layers.Dense(3, name="b2")], name="block")
+            self.head = lib.layers.Dense(1, name="head")
+
+        def call(self, inputs):
+            return self.head(self.block(inputs))
+
+    model = WithBlock()
+    model(torch.ones(2, 5))
+    return model
+
+
+def several_outputs(lib):
+    """Dict outputs, and a nested model with two outputs (a structured `Output Shape` cell)."""
+    x = lib.Input((4,), name="x")
+    heads = lib.Model(x, [lib.layers.Dense(2, name="p")(x), lib.layers.Dense(3, name="q")(x)], name="two_heads")
+    y = lib.Input((4,), name="y")
+    p, q = heads(y)
+    return lib.Model(y, {"zeta": lib.layers.Concatenate(name="cat")([p, q]), "alpha": lib.layers.Dense(1, name="a")(p)},
+                     name="several_outputs")
+
+
 def conv_norm(lib):
     return lib.Sequential([lib.Input((8, 8, 3)), lib.layers.Conv2D(4, 3, name="conv"),
                            lib.layers.BatchNormalization(name="norm"), lib.layers.Flatten(name="flat")],
@@ -179,6 +204,8 @@ CASES = {
     "nested_expanded_trainable": (nested_functional, {"expand_nested": True, "show_trainable": True}),
     "nested_sequential_expanded": (nested_sequential, {"expand_nested": True, "show_trainable": True}),
     "subclassed": (subclassed, {"show_trainable": True}),
+    "subclassed_nested_expanded": (subclassed_with_nested_sequential, {"expand_nested": True}),
+    "several_outputs": (several_outputs, {"expand_nested": True}),
     "batchnorm_statistics": (conv_norm, {"show_trainable": True}),
     "long_names": (long_names, {}),
     "layer_range": (lambda lib: guide_conv(lib, 3), {"layer_range": ["conv_[2-3]", "pool"]}),
