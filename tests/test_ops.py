@@ -534,6 +534,13 @@ def _custom_gradient_result(ops: Any) -> tuple:
 
 row("custom_gradient", _call=_custom_gradient_result)
 
+# ---------------------------------------------------------------- einops
+images = F(2, 4, 6, 3)
+row("rearrange", images, "b h w c -> b c h w")
+row("rearrange", images, "b h w c -> (b h) w c", _id="merge")
+row("rearrange", images, "b (h1 h) (w1 w) c -> (b h1 w1) h w c", h1=2, w1=3, _id="split")
+row("rearrange", images, "b (h h1) (w w1) c -> b h w (c h1 w1)", h1=2, w1=2, _id="space_to_depth")
+
 # ---------------------------------------------------------------- comparison machinery
 
 

@@ -11,7 +11,7 @@ import importlib as _importlib
 
 from . import node as _node
 
-_GROUPS = ("numpy", "nn", "math", "linalg", "core", "image")
+_GROUPS = ("numpy", "nn", "math", "linalg", "core", "einops", "image")
 
 
 def _wrap_groups() -> dict:
