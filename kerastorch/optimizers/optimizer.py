@@ -78,7 +78,8 @@ class Optimizer:
         self.ema_overwrite_frequency = ema_overwrite_frequency
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
-        self._iterations = torch.zeros((), dtype=torch.int32)  # host counters: reading them never syncs a device
+        self._count = 0  # updates so far; `iterations` shows it as Keras's int32 `iteration` variable
+        self._iteration_variable = torch.zeros((), dtype=torch.int32)
         self._lr_variable = torch.zeros((), dtype=torch.float32)
         self._schedule: Any = None
         self._schedule_takes_step = True
@@ -156,7 +157,7 @@ class Optimizer:
     def variables(self) -> list[torch.Tensor]:
         """Keras's optimizer variables: `iteration`, `learning_rate` (unless a schedule), EMA averages,
         gradient accumulators, then each slot per weight in Keras's order (torch's state tensors)."""
-        out = [self._iterations]
+        out = [self._iteration_variable.fill_(self._count)]
         if self._schedule is None:
             out.append(self._lr_variable)
         if not self.built:
@@ -200,7 +201,7 @@ class Optimizer:
 
     def _scheduled(self) -> float:
         schedule = self._schedule
-        return float(schedule(int(self._iterations)) if self._schedule_takes_step else schedule())
+        return float(schedule(self._count) if self._schedule_takes_step else schedule())
 
     def _push_learning_rate(self, rate: float) -> None:
         self._learning_rate = rate
@@ -223,12 +224,12 @@ class Optimizer:
     def iterations(self) -> torch.Tensor:
         """Updates applied so far (a host int32 tensor, like Keras's `iteration` variable)."""
         if self.gradient_accumulation_steps:
-            return self._iterations // self.gradient_accumulation_steps
-        return self._iterations
+            return torch.tensor(self._count // self.gradient_accumulation_steps, dtype=torch.int32)
+        return self._iteration_variable.fill_(self._count)
 
     @iterations.setter
     def iterations(self, value: Any) -> None:
-        self._iterations.fill_(int(value))
+        self._count = int(value)
 
     # ------------------------------------------------------------------------------- stepping
 
@@ -272,12 +273,12 @@ class Optimizer:
         result = self.torch_optimizer.step(closure)
         if self.use_ema:
             self._update_averages()
-        self._iterations.add_(1)
+        self._count += 1
         return result
 
     def _accumulate(self) -> bool:
         """Gradient accumulation: add this step's gradients; True when the averaged update is due."""
-        due = (int(self._iterations) + 1) % self.gradient_accumulation_steps == 0
+        due = (self._count + 1) % self.gradient_accumulation_steps == 0
         with torch.no_grad():
             for param, total in zip(self._params, self._accumulators):
                 if param.grad is None:
@@ -290,12 +291,12 @@ class Optimizer:
         if not due:
             if self.use_ema:
                 self._update_averages()
-            self._iterations.add_(1)
+            self._count += 1
         return due
 
     @torch.no_grad()
     def _update_averages(self) -> None:
-        momentum = self.ema_momentum if int(self._iterations) != 0 else 0.0
+        momentum = self.ema_momentum if self._count != 0 else 0.0
         torch._foreach_lerp_(self._averages, [p.detach() for p in self._params], 1.0 - momentum)
         frequency = self.ema_overwrite_frequency
         if frequency and (int(self.iterations) + 1) % frequency == 0:
@@ -364,13 +365,13 @@ class Optimizer:
 
     def state_dict(self) -> dict[str, Any]:
         self._require_built()
-        return {"torch": self.torch_optimizer.state_dict(), "iterations": int(self._iterations),
+        return {"torch": self.torch_optimizer.state_dict(), "iterations": self._count,
                 "learning_rate": self._learning_rate}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._require_built()
         self.torch_optimizer.load_state_dict(state["torch"])
-        self._iterations.fill_(int(state.get("iterations", 0)))
+        self._count = int(state.get("iterations", 0))
         if self._schedule is None:
             self._set_learning_rate(float(state.get("learning_rate", self._learning_rate)))
 
