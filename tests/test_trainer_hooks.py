@@ -51,7 +51,7 @@ def test_custom_train_step_runs_once_per_batch_like_keras(n, batch_size, epochs)
 
 def test_functional_subclass_keeps_overrides_and_matches_keras():
     x, y = _xy(64)
-    results = []
+    results, weights = [], None
     for lib in (keras, kt):
         model = _counting_model(lib)
         if lib is kt:
