@@ -128,7 +128,8 @@ def print_summary(
         layer_range: `(first, last)` name patterns (`re.match`): only the top-level layers from the
             first match of `first` to the last match of `last` are listed.
     """
-    rows = model._summary_rows(expand_nested)
+    # Expanded models list their `layers` as Keras does: ops nodes inside them get no row.
+    rows = [row for row in model._summary_rows(expand_nested) if row.depth == 0 or isinstance(row.layer, torch.nn.Module)]
     if layer_range is not None:
         rows = _select_range(rows, layer_range)
     weights = model.weights

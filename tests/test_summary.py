@@ -188,6 +188,31 @@ def long_names(lib):
     return lib.Model(inputs, outputs, name="a_model_with_a_very_long_name_" * 4)
 
 
+def named_op(lib, tensor, name: str):
+    """Name the ops node that made `tensor` (ops nodes take auto names, counted per process)."""
+    operation = tensor.node.layer if lib is kt else tensor._keras_history.operation
+    operation.name = name
+    return tensor
+
+
+def with_ops_nodes(lib):
+    """Ops on symbolic tensors become graph nodes with rows like `mean (Mean)`."""
+    inputs = lib.Input((6,), name="x")
+    hidden = lib.layers.Dense(4, name="dense")(inputs)
+    average = named_op(lib, lib.ops.mean(hidden, axis=-1, keepdims=True), "mean")
+    shifted = named_op(lib, hidden + average, "add")
+    grid = named_op(lib, lib.ops.reshape(shifted, (-1, 2, 2)), "reshape")
+    doubled = named_op(lib, grid * 2.0, "multiply")
+    joined = named_op(lib, lib.ops.concatenate([grid, doubled], axis=-1), "concatenate")
+    return lib.Model(inputs, lib.layers.Dense(2, name="out")(joined), name="with_ops")
+
+
+def nested_ops_model(lib):
+    """Expanded, a nested model lists its `layers`: its ops nodes get no row (as in Keras)."""
+    inputs = lib.Input((6,), name="outer_x")
+    return lib.Model(inputs, lib.layers.Flatten(name="flat")(with_ops_nodes(lib)(inputs)), name="outer")
+
+
 CASES = {
     "guide_built_by_call": (guide_built_by_call, {}),
     "guide_input_first": (guide_input_first, {}),
@@ -208,6 +233,8 @@ CASES = {
     "several_outputs": (several_outputs, {"expand_nested": True}),
     "batchnorm_statistics": (conv_norm, {"show_trainable": True}),
     "long_names": (long_names, {}),
+    "ops_nodes": (with_ops_nodes, {"show_trainable": True}),
+    "ops_nodes_nested_expanded": (nested_ops_model, {"expand_nested": True}),
     "layer_range": (lambda lib: guide_conv(lib, 3), {"layer_range": ["conv_[2-3]", "pool"]}),
     "layer_range_nested": (nested_functional, {"layer_range": ["inner", "block"], "expand_nested": True}),
     "positions": (two_in_two_out, {"positions": [0.25, 0.5, 0.6, 1.0]}),
