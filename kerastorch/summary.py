@@ -128,8 +128,11 @@ def print_summary(
         layer_range: `(first, last)` name patterns (`re.match`): only the top-level layers from the
             first match of `first` to the last match of `last` are listed.
     """
+    if line_length is not None and (not isinstance(line_length, int) or isinstance(line_length, bool)):
+        raise TypeError(f"summary() of model {model.name!r}: line_length must be an int, received {line_length!r}.")
     # Expanded models list their `layers` as Keras does: ops nodes inside them get no row.
-    rows = [row for row in model._summary_rows(expand_nested) if row.depth == 0 or isinstance(row.layer, torch.nn.Module)]
+    rows = [row for row in model._summary_rows(expand_nested)
+            if row.depth == 0 or isinstance(row.layer, torch.nn.Module)]
     if layer_range is not None:
         rows = _select_range(rows, layer_range)
     weights = model.weights
@@ -233,12 +236,12 @@ def _connections_cell(connected_to: list[str]) -> str:
 
 
 def _trainable_cell(layer: Any) -> str:
-    """`Y`/`N` from the layer's trainable flag for layers with weights, `-` for the others."""
+    """`Y`/`N` from the layer's trainable flag for layers with weights, `-` for the others; a layer
+    whose parameters were all frozen the torch way (`requires_grad_(False)`) is `N` too."""
     if not _weights_of(layer):
         return "[bold]-[/]"
-    trainable = getattr(layer, "trainable", None)
-    if trainable is None:
-        trainable = any(p.requires_grad for p in layer.parameters())
+    parameters = list(layer.parameters()) if isinstance(layer, torch.nn.Module) else []
+    trainable = getattr(layer, "trainable", True) and (not parameters or any(p.requires_grad for p in parameters))
     return "[bold][color(34)]Y[/][/]" if trainable else "[bold][color(9)]N[/][/]"
 
 

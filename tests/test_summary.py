@@ -317,6 +317,16 @@ def test_bad_arguments_raise_value_errors_like_keras():
             ours.summary(print_fn=print, **kwargs)
     with pytest.raises(ValueError, match="positions"):
         ours.summary(print_fn=print, positions=[0.5, 1.0])
+    with pytest.raises(TypeError, match="line_length"):
+        ours.summary(print_fn=print, line_length="80")
+
+
+def test_torch_style_freezing_shows_n_in_the_trainable_column():
+    model = guide_input_first(kt)
+    model.layers[0].kernel.requires_grad_(False)
+    assert render(model).splitlines()[4].split("│")[-2].strip() == "Y"  # partly frozen: still trainable
+    model.layers[0].bias.requires_grad_(False)
+    assert render(model).splitlines()[4].split("│")[-2].strip() == "N"
 
 
 def test_readable_size_matches_keras_format():
