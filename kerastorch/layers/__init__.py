@@ -10,5 +10,6 @@ from .merging import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .preprocessing import Rescaling
+from .rnn import *  # noqa: F401,F403
 from .reshaping import Flatten, Permute, Reshape
 from .torch_module import TorchModuleWrapper
