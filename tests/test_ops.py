@@ -541,6 +541,68 @@ row("rearrange", images, "b h w c -> (b h) w c", _id="merge")
 row("rearrange", images, "b (h1 h) (w1 w) c -> (b h1 w1) h w c", h1=2, w1=3, _id="split")
 row("rearrange", images, "b (h h1) (w w1) c -> b h w (c h1 w1)", h1=2, w1=2, _id="space_to_depth")
 
+# ---------------------------------------------------------------- image group
+pics = F(2, 8, 10, 3, lo=0.0, hi=1.0)
+pics_cf = np.ascontiguousarray(np.moveaxis(pics, -1, 1))
+row("image.rgb_to_grayscale", pics)
+row("image.rgb_to_grayscale", pics_cf, data_format="channels_first", _id="channels_first")
+row("image.rgb_to_hsv", pics)
+row("image.hsv_to_rgb", pics)
+row("image.rgb_to_hsv", pics_cf, data_format="channels_first", _id="channels_first")
+row("image.resize", pics, (5, 7))
+row("image.resize", pics, (16, 13), interpolation="nearest", _id="nearest")
+row("image.resize", pics, (5, 4), interpolation="bicubic", antialias=True, _id="bicubic_antialias")
+row("image.resize", pics, (6, 6), crop_to_aspect_ratio=True, _id="crop")
+row("image.resize", pics, (6, 6), pad_to_aspect_ratio=True, fill_value=0.5, _id="pad")
+row("image.resize", pics_cf[0], (4, 5), data_format="channels_first", _id="single_channels_first")
+row("image.resize", (pics * 255).astype("uint8"), (5, 7), _id="uint8")
+row("image.scale_and_translate", pics, (2, 5, 6, 3), np.array([0.6, 0.7], "float32"), np.array([0.5, -1.0], "float32"),
+    (1, 2), "bilinear")
+row("image.scale_and_translate", pics, (2, 12, 9, 3), np.array([1.5, 0.9], "float32"), np.array([0.0, 1.0], "float32"),
+    (1, 2), "bicubic", antialias=False, _id="cubic")
+row("image.scale_and_translate", pics, (2, 4, 5, 3), np.array([0.5, 0.5], "float32"), np.zeros(2, "float32"), (1, 2),
+    "lanczos3", _id="lanczos3")
+row("image.scale_and_translate", pics, (2, 4, 5, 3), np.array([0.5, 0.5], "float32"), np.zeros(2, "float32"), (1, 2),
+    "lanczos5", _id="lanczos5")
+affine = np.array([[0.9, -0.2, 1.5, 0.1, 1.1, -0.7, 0.0, 0.0], [1.2, 0.0, -2.0, 0.0, 0.8, 1.0, 0.0, 0.0]], "float32")
+for _mode in ["constant", "nearest", "wrap", "mirror", "reflect"]:
+    row("image.affine_transform", pics, affine, fill_mode=_mode, fill_value=0.25, _id=_mode)
+row("image.affine_transform", pics[0], affine[0], interpolation="nearest", _id="nearest_single")
+row("image.affine_transform", pics_cf, affine, data_format="channels_first", _id="channels_first")
+coords = np.stack([F(5, 6, lo=-1, hi=9), F(5, 6, lo=-1, hi=11)])
+for _mode in ["constant", "nearest", "wrap", "mirror", "reflect"]:
+    row("image.map_coordinates", pics[0, :, :, 0], coords, 1, fill_mode=_mode, fill_value=0.5, _id=_mode)
+row("image.map_coordinates", pics[0, :, :, 0], coords, 0, _id="order0")
+start = np.array([[0, 0], [9, 0], [0, 7], [9, 7]], "float32")
+end = np.array([[1, 1], [8, 0], [0, 6], [9, 7]], "float32")
+row("image.perspective_transform", pics, start, end)
+row("image.perspective_transform", pics, start, end, interpolation="nearest", fill_value=1.0, _id="nearest")
+row("image.gaussian_blur", pics, (3, 3), (1.0, 1.0), data_format="channels_last")
+row("image.gaussian_blur", pics_cf, (5, 5), (1.5, 1.5), data_format="channels_first", _id="channels_first")
+
+
+def _elastic(ops: Any) -> Any:
+    torch.manual_seed(7)  # Keras's torch backend draws the displacement noise from torch's global generator
+    return ops.image.elastic_transform(pics, alpha=3.0, sigma=1.0, data_format="channels_last")
+
+
+row("image.elastic_transform", _call=_elastic, _atol=1e-4)
+row("image.extract_patches", pics, 2)
+row("image.extract_patches", pics, (3, 2), strides=(2, 3), padding="same", _id="same")
+row("image.extract_patches", pics, 3, strides=1, dilation_rate=2, _id="dilated")
+row("image.extract_patches", pics_cf, 3, strides=2, data_format="channels_first", _id="channels_first")
+row("image.extract_patches_3d", F(2, 4, 6, 6, 2), 2)
+row("image.extract_patches_3d", F(4, 6, 6, 2), (2, 3, 3), strides=(1, 2, 3), _id="unbatched")
+row("image.pad_images", pics, 1, 2, 3, 0)
+row("image.pad_images", pics_cf, top_padding=1, left_padding=0, target_height=12, target_width=12,
+    data_format="channels_first", _id="targets")
+row("image.crop_images", pics, 1, 2, 3, 1)
+row("image.crop_images", pics[0], top_cropping=1, left_cropping=2, target_height=4, target_width=5, _id="targets")
+row("image.sobel_edges", pics)
+row("image.sobel_edges", pics_cf, data_format="channels_first", _id="channels_first")
+row("image.ssim", pics, np.clip(pics + F(2, 8, 10, 3, lo=-0.1, hi=0.1), 0, 1), filter_size=5)
+row("image.ssim", pics[0], pics[0] * 0.8, max_val=2.0, filter_size=3, filter_sigma=1.0, _id="single")
+
 # ---------------------------------------------------------------- comparison machinery
 
 
