@@ -174,6 +174,20 @@ def several_outputs(lib):
                      name="several_outputs")
 
 
+def shared_in_a_chain(lib):
+    """One layer called twice in a row: Keras's shared-layer rule adds the `Connected to` column."""
+    inputs = lib.Input((3,), name="x")
+    twice = lib.layers.Dense(3, name="twice")
+    return lib.Model(inputs, twice(twice(inputs)), name="shared_chain")
+
+
+def frozen_functional_in_sequential(lib):
+    inputs = lib.Input((4,), name="features")
+    body = lib.Model(inputs, lib.layers.Dense(3, name="body_dense")(inputs), name="body")
+    body.trainable = False
+    return lib.Sequential([lib.Input((4,)), body, lib.layers.Dense(2, name="head")], name="frozen_body")
+
+
 def conv_norm(lib):
     return lib.Sequential([lib.Input((8, 8, 3)), lib.layers.Conv2D(4, 3, name="conv"),
                            lib.layers.BatchNormalization(name="norm"), lib.layers.Flatten(name="flat")],
@@ -232,6 +246,8 @@ CASES = {
     "subclassed_nested_expanded": (subclassed_with_nested_sequential, {"expand_nested": True}),
     "several_outputs": (several_outputs, {"expand_nested": True}),
     "batchnorm_statistics": (conv_norm, {"show_trainable": True}),
+    "shared_in_a_chain": (shared_in_a_chain, {}),
+    "frozen_functional_expanded": (frozen_functional_in_sequential, {"expand_nested": True, "show_trainable": True}),
     "long_names": (long_names, {}),
     "ops_nodes": (with_ops_nodes, {"show_trainable": True}),
     "ops_nodes_nested_expanded": (nested_ops_model, {"expand_nested": True}),
@@ -254,6 +270,8 @@ def test_default_line_length_follows_the_terminal_like_keras(monkeypatch, column
         ours, reference = build(kt), build(keras)
         assert_same_text(render(ours), render(reference))
         assert_same_text(render(ours, show_trainable=True), render(reference, show_trainable=True))
+        # A table wider than the console is cropped by rich, in both.
+        assert_same_text(render(ours, line_length=120), render(reference, line_length=120))
 
 
 def test_frozen_weights_show_the_trainable_column_by_themselves():
