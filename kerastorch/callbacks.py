@@ -7,16 +7,17 @@ float (and syncs with the device) only when a callback actually looks at it.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import os
-import shutil
+import time
 import warnings
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
+import torch
 
 from . import optimizers
-from .saving.files import atomic_write
 from .training import checkpoint
 from .training.distributed import is_chief
 from .training.progress import ProgressBar
@@ -534,6 +535,39 @@ class TensorBoard(Callback):
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         if not is_chief():
+            if self.write_graph:
+                self._add_graph()
+
+    def _add_graph(self) -> None:
+        """Trace the model once on zeros shaped like its inputs (batch 1) into the train log."""
+        import torch
+
+        try:
+            inputs = self.model.inputs
+            shapes = [tuple(1 if d is None else d for d in t.shape) for t in inputs]
+        except (AttributeError, ValueError, TypeError):
+            shapes = []
+        if not shapes or any(d is None for shape in shapes for d in shape):
+            warnings.warn(f"TensorBoard: the graph of {type(self.model).__name__} is not written: it has no known "
+                          "input shape (build it from kt.Input, or pass write_graph=False).", stacklevel=3)
+            return
+        device = next(iter(self.model.parameters()), torch.empty(0)).device
+        examples = [torch.zeros(shape, device=device, dtype=getattr(t, "dtype", None) or torch.float32)
+                    for shape, t in zip(shapes, inputs)]
+        training = self.model.training
+        try:
+            self.model.eval()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._writer("train").add_graph(self.model, examples[0] if len(examples) == 1 else [examples])
+        except Exception as error:  # tracing fails on some dynamic models: say so, training goes on
+            warnings.warn(f"TensorBoard: the model graph could not be traced ({error}); pass write_graph=False.",
+                          stacklevel=3)
+        finally:
+            self.model.train(training)
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self._epoch_start = time.perf_counter()
             return
         logs = dict(logs or {})
         if getattr(self.model, "optimizer", None) is not None:
@@ -572,6 +606,13 @@ class BackupAndRestore(Callback):
                 f"BackupAndRestore supports save_freq='epoch' only for now, received {save_freq!r}."
             )
         self.backup_dir = os.fspath(backup_dir)
+def _all_finite(model: Any) -> bool:
+    """Whether every floating-point weight is finite (one device sync)."""
+    checks = [t.isfinite().all() for t in itertools.chain(model.parameters(), model.buffers())
+              if t.is_floating_point()]
+    return bool(torch.stack(checks).all()) if checks else True
+
+
         self.save_freq = save_freq
         self.double_checkpoint = double_checkpoint
         self.delete_checkpoint = delete_checkpoint
@@ -596,8 +637,7 @@ class BackupAndRestore(Callback):
         if not is_chief():
             return
         if self.double_checkpoint and os.path.exists(self.path):
-            with atomic_write(self.previous_path) as temp:
-                shutil.copyfile(self.path, temp)
+            os.replace(self.path, self.previous_path)  # the last good backup becomes the fallback
         checkpoint.save_training_state(self.path, self.model, self.model.optimizer, epoch=epoch,
                                        scaler=getattr(self.model, "_grad_scaler", None))
 
@@ -607,3 +647,10 @@ class BackupAndRestore(Callback):
         for path in (self.path, self.previous_path):
             if os.path.exists(path):
                 os.remove(path)
+        loss = (logs or {}).get("loss")
+        if (loss is not None and not math.isfinite(float(loss))) or not _all_finite(self.model):
+            warnings.warn(
+                f"BackupAndRestore: epoch {epoch + 1} ended with a non-finite loss or weights, so it is not backed "
+                f"up; {self.path!r} keeps the last good state.", stacklevel=2,
+            )
+            return

@@ -79,8 +79,24 @@ class Loss:
             y_pred = y_pred.float()
         elif y_pred.dtype in (torch.float16, torch.bfloat16):
             y_pred = y_pred.float()  # mixed precision: losses are computed in float32, as in Keras
+        fused = self._fused
+        if (fused is not None and sample_weight is None and type(y_true) is torch.Tensor
+                and y_true.shape == y_pred.shape and y_true.dtype == y_pred.dtype):
+            return fused(y_pred, y_true)  # one torch kernel, Keras's number (mean over all values)
         y_true = torch.as_tensor(y_true, device=y_pred.device)
-        return reduce_weighted(self.call(y_true, y_pred), sample_weight, self.reduction)
+        try:
+            values = self.call(y_true, y_pred)
+        except RuntimeError as error:
+            if y_true.shape == y_pred.shape or y_true.ndim != y_pred.ndim:
+                raise
+            raise ValueError(
+                f"Loss {self.name!r}: targets of shape {tuple(y_true.shape)} do not match predictions of shape "
+                f"{tuple(y_pred.shape)}; give y one value per model output (the same shape as the predictions)."
+            ) from error
+        return reduce_weighted(values, sample_weight, self.reduction)
+
+    # A torch kernel that gives this loss's `sum_over_batch_size` value in one op, where one exists.
+    _fused: Callable | None = None
 
     def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"Loss {self.name!r} ({type(self).__name__}) must implement call().")
@@ -104,6 +120,8 @@ class LossFunctionWrapper(Loss):
         super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction, dtype=dtype)
         self.fn = fn
         self._fn_kwargs = kwargs
+        if reduction == "sum_over_batch_size" and not kwargs:
+            self._fused = _FUSED.get(fn)
 
     def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
         return self.fn(y_true, y_pred, **self._fn_kwargs)
@@ -245,6 +263,10 @@ def categorical_hinge(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tenso
 def cosine_similarity(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int = -1) -> torch.Tensor:
     y_true, y_pred = same_rank(_float(y_true, y_pred), y_pred)
     return -torch.sum(F.normalize(y_true, dim=axis) * F.normalize(y_pred, dim=axis), dim=axis)
+
+
+# Mean over the last axis, then the mean over samples, is the mean over all values: one kernel.
+_FUSED = {mean_squared_error: F.mse_loss, mean_absolute_error: F.l1_loss}
 
 
 # ------------------------------------------------------------------------------ loss classes

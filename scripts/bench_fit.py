@@ -7,7 +7,10 @@ its loss on the device. Before timing, one unshuffled epoch from identical weigh
 identical weights on both sides. Prints median seconds per epoch / per predict pass and the ratios
 to the torch loop, measured in alternating rounds so machine noise hits every side alike.
 
-    python scripts/bench_fit.py [--rounds 11] [--only mlp,cnn] [--threads 1]
+The small-batch cases (MLP 32-64-64-1 regression at batch 8 and 16: fit, evaluate, predict and
+a one-step `fit()` call) compare with a minimal loop of identical math (fused `mse_loss`).
+
+    python scripts/bench_fit.py [--rounds 11] [--only mlp,cnn,small8,small16] [--threads 1]
 
 Every side runs with the same thread count (one by default, see --threads).
 """
@@ -101,7 +104,69 @@ def run_case(title: str, make: Callable, samples: int, rounds: int, keras) -> No
         compare(f"{title} {what}", sides, rounds, repeats=1, warm_up=False)
 
 
+def torch_fit_mse(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                  batch_size: int) -> float:
+    """The minimal hand-written regression epoch: shuffled batches, one fused MSE, loss summed on device."""
+    model.train()
+    n = len(x)
+    order = torch.randperm(n)
+    total = torch.zeros(())
+    for start in range(0, n, batch_size):
+        index = order[start:start + batch_size]
+        loss = F.mse_loss(model(x[index]), y[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach() * len(index)
+    model.eval()
+    return float(total) / n
+
+
+def torch_evaluate_mse(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
+    model.eval()
+    total = torch.zeros(())
+    with torch.inference_mode():
+        for start in range(0, len(x), batch_size):
+            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+            total += F.mse_loss(model(xb), yb) * len(xb)
+    return float(total) / len(x)
+
+
+def small_case(batch_size: int, samples: int, rounds: int) -> None:
+    """MLP 32-64-64-1 regression at a small batch: where per-step Python overhead shows."""
+    model = kt.Sequential([kt.Input((32,)), kt.layers.Dense(64, activation="relu"),
+                           kt.layers.Dense(64, activation="relu"), kt.layers.Dense(1)])
+    reference = torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64),
+                                    torch.nn.ReLU(), torch.nn.Linear(64, 1))
+    with torch.no_grad():
+        for dense, linear in zip(model.layers, [reference[0], reference[2], reference[4]]):
+            linear.weight.copy_(dense.kernel.T)
+            linear.bias.copy_(dense.bias)
+    x, y = torch.randn(samples, 32), torch.randn(samples, 1)
+    model.compile(kt.optimizers.Adam(), "mse")
+    torch_optimizer = torch.optim.Adam(reference.parameters(), lr=1e-3, eps=1e-7)
+    one_x, one_y = x[:batch_size], y[:batch_size]
+    title = f"MLP 32-64-64-1 b{batch_size}"
+    cases = {
+        "fit epoch": {"torch": lambda: torch_fit_mse(reference, torch_optimizer, x, y, batch_size),
+                      "kerastorch": lambda: model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)},
+        "evaluate": {"torch": lambda: torch_evaluate_mse(reference, x, y, batch_size),
+                     "kerastorch": lambda: model.evaluate(x, y, batch_size=batch_size, verbose=0)},
+        "predict": {"torch": lambda: torch_predict(reference, x, batch_size),
+                    "kerastorch": lambda: model.predict(x, batch_size=batch_size, verbose=0)},
+        "one-step fit() call": {
+            "torch": lambda: torch_fit_mse(reference, torch_optimizer, one_x, one_y, batch_size),
+            "kerastorch": lambda: model.fit(one_x, one_y, batch_size=batch_size, epochs=1, verbose=0)},
+    }
+    for what, sides in cases.items():
+        for fn in sides.values():
+            fn()
+        repeats = 0 if what == "one-step fit() call" else 1
+        compare(f"{title} {what}", sides, rounds, repeats=repeats, warm_up=False)
+
+
 CASES = {"mlp": ("MLP 784-256-256-10 b128", mlp_case, 2048), "cnn": ("CNN 2xConv+Pool 32x32 b64", cnn_case, 512)}
+SMALL = {"small8": 8, "small16": 16}
 
 
 def main() -> None:
@@ -123,6 +188,9 @@ def main() -> None:
     for key, (title, make, samples) in CASES.items():
         if not args.only or key in args.only.split(","):
             run_case(title, make, samples, args.rounds, keras)
+    for key, batch_size in SMALL.items():
+        if not args.only or key in args.only.split(","):
+            small_case(batch_size, 64 * batch_size, args.rounds)
 
 
 if __name__ == "__main__":

@@ -170,3 +170,96 @@ def test_wrapped_module_with_the_wrong_input_size():
     model = kt.Sequential([kt.Input((4,)), nn.Linear(4, 2)])
     with pytest.raises(ValueError, match=r"linear.*\(None, 5\)"):
         kt.Sequential([kt.Input((5,)), model.layers[0]])
+
+
+# ---------------------------------------------------------------- training-time wrong results
+
+
+def _regression_model():
+    model = kt.Sequential([kt.Input((4,)), kt.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def test_evaluate_on_empty_arrays_raises_like_fit_and_predict():
+    model = _regression_model()
+    empty_x, empty_y = np.zeros((0, 4), "float32"), np.zeros((0, 2), "float32")
+    for call in (lambda: model.fit(empty_x, empty_y, verbose=0), lambda: model.predict(empty_x, verbose=0),
+                 lambda: model.evaluate(empty_x, empty_y, verbose=0)):
+        with pytest.raises(ValueError, match="no batches"):
+            call()
+
+
+def test_torch_loss_module_is_not_a_submodule_and_recompiles():
+    model = kt.Sequential([kt.Input((4,)), kt.layers.Dense(3)])
+    keys, count = list(model.state_dict()), model.count_params()
+    model.compile(optimizer="sgd", loss=nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 3.0])))
+    assert list(model.state_dict()) == keys and model.count_params() == count
+    model.fit(np.random.rand(8, 4).astype("float32"), np.random.randint(0, 3, 8), verbose=0)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")  # used to raise TypeError
+    assert model.loss == "sparse_categorical_crossentropy"
+
+
+def test_mse_target_of_the_wrong_width_is_a_clear_error():
+    model = _regression_model()
+    with pytest.raises(ValueError, match=r"mean_squared_error.*\(8, 3\).*\(8, 2\)"):
+        model.fit(np.zeros((8, 4), "float32"), np.zeros((8, 3), "float32"), batch_size=8, verbose=0)
+
+
+def test_fused_losses_give_the_keras_style_numbers():
+    """The one-kernel path (no sample weights, default reduction) equals the per-sample path."""
+    torch.manual_seed(0)
+    y_true, y_pred = torch.randn(16, 5), torch.randn(16, 5)
+    for name, loss in (("mse", kt.losses.mean_squared_error), ("mae", kt.losses.mean_absolute_error)):
+        assert kt.losses.get(name)._fused is not None
+        wrapped = kt.losses.LossFunctionWrapper(loss)
+        slow = kt.losses.reduce_weighted(loss(y_true, y_pred), None, "sum_over_batch_size")
+        torch.testing.assert_close(wrapped(y_true, y_pred), slow)
+        torch.testing.assert_close(kt.losses.LossFunctionWrapper(loss, reduction="sum")(y_true, y_pred),
+                                   loss(y_true, y_pred).sum())
+
+
+def test_integer_dense_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"'int_dense'.*int64.*floating dtype"):
+        kt.layers.Dense(2, dtype="int64", name="int_dense")(torch.zeros(1, 3, dtype=torch.int64))
+
+
+def test_backup_is_not_overwritten_by_nan_weights(tmp_path):
+    """After TerminateOnNaN stops a run, the backup still holds the last finite weights."""
+    model = _regression_model()
+    x = np.random.rand(32, 4).astype("float32")
+    y = np.random.rand(32, 2).astype("float32")
+    backup = kt.callbacks.BackupAndRestore(str(tmp_path), delete_checkpoint=False)
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[backup])
+    good = [w.copy() for w in model.get_weights()]
+    y_bad = y.copy()
+    y_bad[5] = np.inf
+    with pytest.warns(UserWarning, match="not backed up"):
+        model.fit(x, y_bad, epochs=2, batch_size=8, shuffle=False, verbose=0,  # resumes at epoch 2
+                  callbacks=[kt.callbacks.TerminateOnNaN(), backup])
+    assert not np.isfinite(model.get_weights()[0]).all()
+    restored = _regression_model()
+    from kerastorch.training.checkpoint import load_training_state
+
+    load_training_state(backup.path, restored, restore_rng=False)
+    for a, b in zip(good, restored.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_corrupt_backup_falls_back_to_the_previous_good_one(tmp_path):
+    x = np.random.rand(32, 4).astype("float32")
+    y = np.random.rand(32, 2).astype("float32")
+    model = _regression_model()
+    backup = kt.callbacks.BackupAndRestore(str(tmp_path), double_checkpoint=True, delete_checkpoint=False)
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[backup])
+    raw = bytearray(open(backup.path, "rb").read())
+    raw[-6] ^= 0x01  # inside the last tensor's data: only the checksum can tell
+    open(backup.path, "wb").write(bytes(raw))
+    from kerastorch.training.checkpoint import load_training_state
+
+    with pytest.raises(ValueError, match="corrupt"):
+        load_training_state(backup.path, _regression_model())
+    resumed = _regression_model()
+    history = resumed.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[
+        kt.callbacks.BackupAndRestore(str(tmp_path), double_checkpoint=True)])
+    assert len(history.history["loss"]) == 2  # restored epoch 1 from the previous backup, ran epochs 2 and 3

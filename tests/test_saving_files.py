@@ -265,3 +265,258 @@ def test_zip_bomb_entries_are_refused(tmp_path, monkeypatch):
         archive.writestr("config.json", b" " * (1 << 20))
     with pytest.raises(ValueError, match="zip bomb"):
         load_model(path)
+
+
+# ------------------------------------------------------------------- checksums and stale temps
+
+
+def _flip_inside_tensor_data(path, model):
+    """Flip one bit inside the stored bytes of the last weight (located by its value), nowhere else."""
+    weight = model.get_weights()[-1]
+    raw = bytearray(Path(path).read_bytes())
+    needle = np.ascontiguousarray(weight).tobytes()[:8]
+    position = raw.find(needle)
+    assert position > 0, "the weight's bytes must be stored uncompressed in the file"
+    raw[position + 2] ^= 0x10
+    Path(path).write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("suffix", [".weights.h5", ".safetensors", ".pt"])
+def test_bit_flip_inside_tensor_data_is_refused(tmp_path, suffix):
+    source = small_model()
+    for weight in source.weights:
+        torch.nn.init.uniform_(weight, 0.5, 1.5)  # distinct, findable bytes
+    path = tmp_path / f"m{suffix}"
+    source.save_weights(path)
+    small_model().load_weights(path)  # the untouched file loads
+    _flip_inside_tensor_data(path, source)
+    _assert_refused(path, match="corrupt|checksum|CRC")
+
+
+def test_files_without_checksums_still_load(tmp_path):
+    """Files from Keras (or written by hand) carry no kerastorch checksum and load as before."""
+    model = small_model()
+    keras_model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.BatchNormalization(),
+                                    keras.layers.Dense(2)])
+    keras_model.save_weights(tmp_path / "k.weights.h5")
+    model.load_weights(tmp_path / "k.weights.h5")
+    for mine, theirs in zip(model.get_weights(), keras_model.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "plain.safetensors"))
+    small_model().load_weights(tmp_path / "plain.safetensors")
+
+
+def test_stale_temp_files_are_removed_on_the_next_write(tmp_path):
+    path = tmp_path / "m.weights.h5"
+    stale = tmp_path / ".m.weights.h5.tmp-abc123.weights.h5"
+    stale.write_bytes(b"half-written")
+    other = tmp_path / ".other.weights.h5.tmp-xyz.weights.h5"
+    other.write_bytes(b"another target's")
+    small_model().save_weights(path)
+    assert not stale.exists() and other.exists() and path.exists()
+
+
+# ----------------------------------------------------------------------- malformed model files
+
+
+def _keras_file(path, config=None, weights=True, compile_config=None):
+    """A `.keras` archive of small_model(), its config edited by `config(dict) -> dict`."""
+    model = small_model()
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    entry = json.loads(members["config.json"])
+    if config is not None:
+        entry = config(entry)
+    if compile_config is not None:
+        entry["compile_config"] = compile_config
+    members["config.json"] = json.dumps(entry)
+    if not weights:
+        del members["model.weights.h5"]
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return model
+
+
+def _functional_entry():
+    inputs = kt.Input((4,), name="x")
+    hidden = kt.layers.Dense(3, name="hidden")(inputs)
+    return json.loads(kt.Model(inputs, kt.layers.Dense(2, name="out")(hidden), name="f").to_json())
+
+
+def _set(path_to_value):
+    def edit(entry):
+        target = entry
+        *keys, last = path_to_value[0]
+        for key in keys:
+            target = target[key]
+        if path_to_value[1] is _DELETE:
+            del target[last]
+        else:
+            target[last] = path_to_value[1]
+        return entry
+    return edit
+
+
+_DELETE = object()
+
+FUNCTIONAL_CASES = {
+    "unknown output layer": ((["config", "output_layers"], [["nowhere", 0, 0]]), "nowhere"),
+    "bad node index": ((["config", "output_layers"], [["out", 5, 0]]), "call number 5"),
+    "bad tensor index": ((["config", "output_layers"], [["out", 0, 3]]), "output 3"),
+    "no input_layers": ((["config", "input_layers"], _DELETE), "input_layers"),
+    "inbound node of unknown layer": ((["config", "layers", 1, "inbound_nodes", 0, "args", 0, "config",
+                                        "keras_history"], ["ghost", 0, 0]), "ghost"),
+    "malformed history": ((["config", "layers", 1, "inbound_nodes", 0, "args", 0, "config", "keras_history"],
+                           "x"), "reference"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FUNCTIONAL_CASES))
+def test_malformed_functional_configs_are_clear_errors(case):
+    edit, match = FUNCTIONAL_CASES[case]
+    entry = _set(edit)(_functional_entry())
+    with pytest.raises(ValueError, match=match) as error:
+        kt.models.model_from_json(json.dumps(entry))
+    assert "'f'" in str(error.value)
+
+
+def test_input_layer_with_batch_input_shape_loads_like_keras(tmp_path):
+    def older_spelling(entry):
+        layer = entry["config"]["layers"][0]["config"]
+        layer["batch_input_shape"] = layer.pop("batch_shape")
+        return entry
+
+    path = tmp_path / "m.keras"
+    saved = _keras_file(path, older_spelling)
+    loaded = load_model(path)
+    assert loaded.input.shape == (None, 4)
+    for a, b in zip(saved.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bad", ["x", 3, ["adam"]])
+def test_non_dict_compile_config_is_refused(tmp_path, bad):
+    path = tmp_path / "m.keras"
+    _keras_file(path, compile_config=bad)
+    with pytest.raises(ValueError, match="compile_config") as error:
+        load_model(path)
+    assert "m.keras" in str(error.value)
+
+
+def test_model_file_without_weights_is_refused(tmp_path):
+    path = tmp_path / "m.keras"
+    _keras_file(path, weights=False)
+    with pytest.raises(ValueError, match="model.weights.h5") as error:
+        load_model(path)
+    assert "random weights" in str(error.value)
+
+
+def test_huge_kernel_in_a_small_file_is_refused_before_allocating(tmp_path):
+    def huge(entry):
+        entry["config"]["layers"][1]["config"]["units"] = 32000
+        entry["config"]["layers"][1]["build_config"] = {"input_shape": [None, 32000]}
+        entry["config"]["layers"][0]["config"]["batch_shape"] = [None, 32000]
+        entry["config"]["build_input_shape"] = [None, 32000]
+        return entry
+
+    path = tmp_path / "m.keras"
+    _keras_file(path, huge)
+    assert path.stat().st_size < 100_000
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="declares a weight") as error:
+        load_model(path)
+    assert time.perf_counter() - start < 5  # refused before the 4 GB kernel exists
+    assert "m.keras" in str(error.value) and "(32000, 32000)" in str(error.value)
+
+
+def test_deeply_nested_config_is_a_clear_error(tmp_path):
+    path = tmp_path / "m.keras"
+    _keras_file(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["config.json"] = ("[" * 100_000 + "]" * 100_000).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        load_model(path)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        kt.models.model_from_json("[" * 100_000 + "]" * 100_000)
+
+
+# ----------------------------------------------------------------------------- .pt specifics
+
+
+def test_corrupted_pickles_are_clear_errors(tmp_path):
+    """Damage inside a `.pt`'s pickle (not its tensor data) used to escape as KeyError/IndexError."""
+    source = small_model()
+    path = tmp_path / "m.pt"
+    torch.save(source.state_dict(), path, _use_new_zipfile_serialization=False)  # a bare pickle stream
+    raw = bytearray(path.read_bytes())
+    rng = np.random.default_rng(0)
+    refused = 0
+    for _ in range(25):
+        damaged = bytearray(raw)
+        for position in rng.integers(0, 200, size=3):
+            damaged[int(position)] = int(rng.integers(0, 256))
+        path.write_bytes(bytes(damaged))
+        model = small_model()
+        snapshot = _snapshot(model)
+        try:
+            model.load_weights(path)  # any other exception type fails the test
+        except ValueError as error:
+            assert "m.pt" in str(error)
+            _assert_unchanged(model, snapshot)
+            refused += 1
+    assert refused > 10
+
+
+@pytest.mark.parametrize("real", [".weights.h5", ".safetensors"])
+def test_pt_file_that_is_really_another_format(tmp_path, real):
+    small_model().save_weights(tmp_path / f"m{real}")
+    os.replace(tmp_path / f"m{real}", tmp_path / "m.pt")
+    kind = "HDF5" if real == ".weights.h5" else "safetensors"
+    _assert_refused(tmp_path / "m.pt", match=f"is an? {kind} file")
+
+
+def test_full_disk_while_writing_pt_says_no_space(tmp_path, monkeypatch):
+    """A write that fails with ENOSPC reads "No space left on device" for `.pt` too, and the old file stays."""
+    import builtins
+    import errno
+
+    path = tmp_path / "m.pt"
+    model = small_model()
+    model.save_weights(path)
+    before = path.read_bytes()
+    real_open = builtins.open
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+    def full_open(file, mode="r", *args, **kwargs):
+        handle = real_open(file, mode, *args, **kwargs)
+        return FullDisk(handle) if ".tmp-" in str(file) and "w" in mode else handle
+
+    monkeypatch.setattr(builtins, "open", full_open)
+    with pytest.raises(OSError, match="No space left on device"):
+        model.save_weights(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import math
 import re
 from typing import Any, Iterator
 
@@ -41,6 +42,33 @@ def snake_case(name: str) -> str:
 
 
 @contextlib.contextmanager
+# While a model file is read, the bytes its weights may take (what the file stores): a config that
+# declares far bigger weights is refused before they are allocated. Empty: no limit.
+_WEIGHT_BUDGET: list[list] = []
+
+
+@contextlib.contextmanager
+def weight_budget(limit_bytes: int, source: str) -> Iterator[None]:
+    """Refuse (ValueError) any `add_weight` in this block that would take the total beyond `limit_bytes`."""
+    _WEIGHT_BUDGET.append([int(limit_bytes), source])
+    try:
+        yield
+    finally:
+        _WEIGHT_BUDGET.pop()
+
+
+def _charge_weight(layer: "Layer", name: str | None, shape: tuple[int, ...], dtype: torch.dtype) -> None:
+    budget = _WEIGHT_BUDGET[-1]
+    size = math.prod(shape) * torch.empty(0, dtype=dtype).element_size()
+    if size > budget[0]:
+        raise ValueError(
+            f"{budget[1]}: layer {layer.name!r} declares a weight {name or ''!r} of shape {shape} ({size:,} bytes), "
+            f"more than the file's weights hold in all ({budget[0]:,} bytes left), so the config does not match "
+            "its weights; nothing was allocated. The file is damaged or crafted."
+        )
+    budget[0] -= size
+
+
 def build_device(device: torch.device | str) -> Iterator[None]:
     """Weights created by `add_weight` inside this block go to `device` (the input's device)."""
     _BUILD_DEVICE.append(torch.device(device))
@@ -322,7 +350,16 @@ class Layer(nn.Module):
         shape = tuple(int(s) for s in (shape or ()))
         dtype = config.standardize_dtype(dtype) if dtype is not None else self._dtype
         with torch.no_grad():
-            value = initializers.get(initializer)(shape, dtype=dtype, device=_BUILD_DEVICE[-1])
+            try:
+                value = initializers.get(initializer)(shape, dtype=dtype, device=_BUILD_DEVICE[-1])
+            except RuntimeError as error:
+                if dtype.is_floating_point or dtype.is_complex:
+                    raise
+                raise ValueError(
+                    f"Layer {self.name!r} has dtype {config.dtype_name(dtype)}, but its weight {name or ''!r} uses "
+                    f"initializer {initializer!r}, which needs a floating dtype; pass dtype='float32' (or another "
+                    "float) to the layer."
+                ) from error
             value = torch.as_tensor(value, dtype=dtype, device=_BUILD_DEVICE[-1])
             if layout is not None:
                 value = value.permute(layout)
@@ -373,6 +410,8 @@ class Layer(nn.Module):
             for weight in _own_weights(module):
                 if id(weight) not in seen:
                     seen.add(id(weight))
+        if _WEIGHT_BUDGET:
+            _charge_weight(self, name, shape, dtype)
                     result.append(weight)
         return result
 

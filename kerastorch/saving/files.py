@@ -43,6 +43,7 @@ def atomic_write(filepath: str, overwrite: bool = True) -> Iterator[str]:
     base = os.path.basename(filepath)
     # The temporary name ends like the target (".weights.h5"), since savers pick the format by suffix.
     extension = base[base.index("."):] if "." in base.lstrip(".") else ""
+    _remove_stale_temps(folder, base)
     fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{base}.tmp-", suffix=extension)
     os.close(fd)
     try:
@@ -56,6 +57,16 @@ def atomic_write(filepath: str, overwrite: bool = True) -> Iterator[str]:
             os.unlink(temp)
         raise
     _fsync_folder(folder)
+
+
+def _remove_stale_temps(folder: str, base: str) -> None:
+    """Delete temporary files that a killed writer of the same target left behind (`.name.tmp-*`)."""
+    prefix = f".{base}.tmp-"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if entry.name.startswith(prefix) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 def _target_mode(filepath: str) -> int:

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..layers.layer import Layer, _is_weight_buffer, inverse_permutation, snake_case
+from .checksum import CRC_KEY, array_crc32, corrupt_data_error
 from .files import corrupt_file_error
 
 
@@ -129,7 +130,9 @@ def write_h5(model: nn.Module, target: Any) -> None:
             if isinstance(name, str):
                 group.attrs["name"] = name
             for index, (tensor, layout) in enumerate(zip(slot.tensors, slot.layouts)):
-                dataset = group.create_dataset(str(index), data=to_keras_array(tensor, layout))
+                array = to_keras_array(tensor, layout)
+                dataset = group.create_dataset(str(index), data=array)
+                dataset.attrs[CRC_KEY] = array_crc32(array)  # Keras ignores it; kerastorch checks it on load
                 if tensor.dtype == torch.bfloat16:
                     dataset.attrs["dtype"] = "bfloat16"
 
@@ -201,6 +204,9 @@ def _read_dataset(group: Any, key: str, filepath: str) -> torch.Tensor:
             "possible decompression bomb."
         )
     value = np.asarray(dataset[()])
+    recorded = dataset.attrs.get(CRC_KEY)
+    if recorded is not None and int(recorded) != array_crc32(value):
+        raise corrupt_data_error(filepath, f"{group.name}/{key}")
     if dataset.attrs.get("dtype") == "bfloat16" and value.dtype.itemsize == 2:
         return torch.from_numpy(np.ascontiguousarray(value).view(np.int16).copy()).view(torch.bfloat16)
     if value.dtype.kind not in "biuf":

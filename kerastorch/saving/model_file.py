@@ -15,6 +15,8 @@ from typing import Any
 
 from torch import nn
 
+from ..layers.layer import weight_budget
+
 from . import keras_h5
 from .compile_state import compile_from_config
 from .files import atomic_write, corrupt_file_error, path_string, read_zip_members, require_file
@@ -77,16 +79,38 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         raise ValueError(f"File {filepath!r} is a zip archive without `{CONFIG_FILE}`, so not a Keras `.keras` file.")
     try:
         config = json.loads(members[CONFIG_FILE])
+    except RecursionError as error:
+        raise ValueError(f"File {filepath!r}: `{CONFIG_FILE}` is nested too deeply to be a model config.") from error
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise corrupt_file_error(filepath, "Keras `.keras` archive (config.json)", error) from error
-    model = model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
-    if WEIGHTS_FILE in members:
-        groups = keras_h5.read_h5(io.BytesIO(members[WEIGHTS_FILE]), filepath)
-        apply_plan(model, plan_h5(model, groups), filepath, skip_mismatch=False)
-    compile_config = config.get("compile_config") if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        raise ValueError(f"File {filepath!r}: `{CONFIG_FILE}` holds a {type(config).__name__}, expected a model config (a dict).")
+    compile_config = config.get("compile_config")
+    if compile_config is not None and not isinstance(compile_config, dict):
+        raise ValueError(
+            f"File {filepath!r}: `compile_config` in `{CONFIG_FILE}` is a {type(compile_config).__name__}, expected "
+            "a dict (or null); the file is damaged — re-save the model."
+        )
+    if WEIGHTS_FILE not in members:
+        raise ValueError(
+            f"File {filepath!r} has no `{WEIGHTS_FILE}`, so the model's weights are missing; loading it would give "
+            "random weights. Re-save the model (or rebuild it from its config with model_from_json)."
+        )
+    groups = keras_h5.read_h5(io.BytesIO(members.pop(WEIGHTS_FILE)), filepath)
+    stored = sum(array.numel() * array.element_size() for group in groups.values() for array in group.arrays)
+    try:
+        with weight_budget(stored + _BUDGET_SLACK, f"File {filepath!r}"):
+            model = model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
+    except RecursionError as error:
+        raise ValueError(f"File {filepath!r}: `{CONFIG_FILE}` is nested too deeply to be a model config.") from error
+    apply_plan(model, plan_h5(model, groups), filepath, skip_mismatch=False)
     if compile and compile_config and hasattr(model, "compile"):
         compile_from_config(model, compile_config, custom_objects)
     return model
+
+
+# Weights a model may create beyond what its file stores (state that is never saved, rounding).
+_BUDGET_SLACK = 16 << 20
 
 
 def model_from_config(config: dict, custom_objects: dict | None = None, safe_mode: bool = True) -> nn.Module:
@@ -103,6 +127,10 @@ def model_from_json(json_string: str, custom_objects: dict | None = None, safe_m
     """A model (with fresh weights) from `model.to_json()` output, kerastorch's or Keras's."""
     try:
         config = json.loads(json_string)
+        return model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
+    except RecursionError as error:
+        raise ValueError("model_from_json: the JSON is nested too deeply to be a model config.") from error
     except (TypeError, json.JSONDecodeError) as error:
+        if not isinstance(error, json.JSONDecodeError) and isinstance(json_string, (str, bytes)):
+            raise
         raise ValueError(f"model_from_json expected a JSON string from model.to_json(), which failed to parse: {error}.") from error
-    return model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)

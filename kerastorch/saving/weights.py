@@ -9,8 +9,10 @@ loadable with `model.load_state_dict`); `.pt` files are read with `torch.load(we
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -19,6 +21,7 @@ from torch import nn
 
 from ..layers.layer import inverse_permutation
 from . import keras_h5
+from .checksum import CRC_KEY, corrupt_data_error, state_checksums, verify_state
 from .files import atomic_write, corrupt_file_error, path_string, read_zip_members, require_file
 
 H5_SUFFIXES = (".weights.h5", ".h5", ".hdf5")
@@ -75,9 +78,11 @@ def save_weights(model: nn.Module, filepath, overwrite: bool = True, **kwargs) -
         elif kind == "safetensors":
             from safetensors.torch import save_file
 
-            save_file(_cpu_state(model), temp, metadata={"format": "pt", "library": "kerastorch"})
+            state = _cpu_state(model)
+            save_file(state, temp, metadata={"format": "pt", "library": "kerastorch", CRC_KEY: state_checksums(state)})
         else:
-            torch.save(_cpu_state(model), temp)
+            with open(temp, "wb") as handle:  # a full disk surfaces as OSError (ENOSPC), as for the other formats
+                torch.save(_cpu_state(model), handle)
 
 
 def unique_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -133,20 +138,35 @@ def read_keras_weights(filepath: str, kind: str) -> dict[str, keras_h5.StoredGro
 def read_state(filepath: str, kind: str) -> dict[str, torch.Tensor]:
     """A flat name -> tensor mapping from a `.safetensors` or `.pt` file, without unpickling objects."""
     if kind == "safetensors":
-        from safetensors.torch import load_file
+        from safetensors import safe_open
 
         try:
-            return load_file(filepath, device="cpu")
+            with safe_open(filepath, framework="pt", device="cpu") as handle:
+                metadata = handle.metadata()
+                state = {key: handle.get_tensor(key) for key in handle.keys()}
         except Exception as error:  # safetensors raises its own SafetensorError for malformed files
             raise corrupt_file_error(filepath, "safetensors file", error) from error
+        verify_state(state, metadata, filepath)
+        return state
+    other = sniff_format(filepath)
+    if other is not None:
+        raise ValueError(
+            f"File {filepath!r} is {other}, not a torch state_dict file, although its name ends in "
+            f"{os.path.splitext(filepath)[1]!r}; rename it to match its format."
+        )
+    _verify_zip_entries(filepath)
     try:
         state = torch.load(filepath, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
+        if "weights_only" not in str(error).lower() and "unsupported" not in str(error).lower():
+            raise corrupt_file_error(filepath, "torch state_dict file", error) from error
         raise ValueError(
             f"File {filepath!r} holds Python objects other than tensors, which kerastorch refuses to unpickle; "
             "save a plain state_dict (model.save_weights(path)) instead."
         ) from error
-    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError) as error:
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as error:  # a damaged pickle fails inside the unpickler in many ways
         raise corrupt_file_error(filepath, "torch state_dict file", error) from error
     if isinstance(state, Mapping) and not any(isinstance(v, torch.Tensor) for v in state.values()):
         state = state.get("state_dict", state)
@@ -158,6 +178,30 @@ def read_state(filepath: str, kind: str) -> dict[str, torch.Tensor]:
             f"{type(state).__name__}; save one with model.save_weights(path) or torch.save(model.state_dict(), path)."
         )
     return dict(state)
+
+
+def sniff_format(filepath: str) -> str | None:
+    """What a file really is when its first bytes say HDF5 or safetensors (None for anything else)."""
+    with open(filepath, "rb") as handle:
+        head = handle.read(9)
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "an HDF5 file (Keras weights are `.weights.h5`)"
+    if len(head) == 9 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") < 100_000_000:
+        return "a safetensors file (`.safetensors`)"
+    return None
+
+
+def _verify_zip_entries(filepath: str) -> None:
+    """torch's zip-format `.pt` files carry a CRC-32 per entry, which torch.load never checks; check them."""
+    if not zipfile.is_zipfile(filepath):
+        return  # the legacy (pre-1.6) format: no checksums to check
+    try:
+        with zipfile.ZipFile(filepath) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, ValueError) as error:
+        raise corrupt_file_error(filepath, "torch state_dict file", error) from error
+    if bad is not None:
+        raise corrupt_data_error(filepath, bad)
 
 
 def _describe(shape) -> str:

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..saving.files import atomic_write
+from ..saving.checksum import CRC_KEY, state_checksums, verify_state
+from ..saving.files import atomic_write, corrupt_file_error
 
 _META_KEY = "kerastorch_checkpoint"
 
@@ -113,7 +114,7 @@ def save_training_state(path: str, model: torch.nn.Module, optimizer: Any = None
     save_file = _safetensors().save_file
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with atomic_write(path) as temp:
-        save_file(tensors, temp, metadata={_META_KEY: json.dumps(meta)})
+        save_file(tensors, temp, metadata={_META_KEY: json.dumps(meta), CRC_KEY: state_checksums(tensors)})
 
 
 def _share_free(tensors: dict[str, torch.Tensor]) -> None:
@@ -127,13 +128,22 @@ def _share_free(tensors: dict[str, torch.Tensor]) -> None:
 
 
 def read_training_state(path: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """The tensors and JSON metadata of a checkpoint, validated before anything is changed."""
-    with _safetensors().safe_open(path, framework="pt") as f:
-        metadata = f.metadata() or {}
-        if _META_KEY not in metadata:
-            raise ValueError(f"{path!r} is not a kerastorch training checkpoint (no {_META_KEY!r} metadata).")
-        tensors = {key: f.get_tensor(key) for key in f.keys()}
-    return tensors, json.loads(metadata[_META_KEY])
+    """The tensors and JSON metadata of a checkpoint, checked (checksums included) before anything changes."""
+    try:
+        with _safetensors().safe_open(path, framework="pt") as f:
+            metadata = f.metadata() or {}
+            if _META_KEY not in metadata:
+                raise ValueError(f"{path!r} is not a kerastorch training checkpoint (no {_META_KEY!r} metadata).")
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
+        meta = json.loads(metadata[_META_KEY])
+    except ValueError:
+        raise
+    except Exception as error:  # safetensors' own errors for truncated or garbled files
+        raise corrupt_file_error(path, "training checkpoint", error) from error
+    verify_state(tensors, metadata, path)
+    if not isinstance(meta, dict) or "rng" not in meta:
+        raise ValueError(f"Checkpoint {path!r} has damaged metadata (no RNG state); it cannot resume training.")
+    return tensors, meta
 
 
 def load_training_state(path: str, model: torch.nn.Module, optimizer: Any = None, scaler: Any = None,

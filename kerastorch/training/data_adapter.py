@@ -123,6 +123,15 @@ def padded_batch(x: Any, y: Any, w: Any, size: int, real: int, global_real: int,
     return Batch(x, y, w, size, real, loss_scale(size, global_real, shard), mask)
 
 
+def epoch_order(n: int, batch_size: int, shuffle: bool | str) -> torch.Tensor:
+    """One epoch's sample order: a permutation, or with `shuffle="batch"` (Keras's torch backend)
+    the contiguous batches in a random order."""
+    if shuffle != "batch":
+        return torch.randperm(n)
+    starts = torch.randperm(math.ceil(n / batch_size)) * batch_size
+    return torch.cat([torch.arange(int(start), min(int(start) + batch_size, n)) for start in starts])
+
+
 class ArrayAdapter:
     """In-memory data batched by index: what a hand-written training loop does."""
 
@@ -144,13 +153,15 @@ class ArrayAdapter:
             weights = class_weights_for(self.y, class_weight)
             self.sample_weight = weights if self.sample_weight is None else self.sample_weight * weights
         self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
+        self.shuffle = shuffle if shuffle == "batch" else bool(shuffle)
         self.device = device
         self.shard = shard
         self.contiguous_shards = contiguous_shards
         self._global_steps = math.ceil(self.n / self.batch_size)
         self.steps = self._global_steps if steps is None else min(int(steps), self._global_steps)
         self._on_device = False
+        self._single = isinstance(self.x, torch.Tensor) and (self.y is None or isinstance(self.y, torch.Tensor))
+        self._in_place = all(t.device == device for t in tree_leaves([self.x, self.y, self.sample_weight]))
         if device.type == "cuda":
             nbytes = sum(t.numel() * t.element_size() for t in tree_leaves([self.x, self.y, self.sample_weight]))
             free = torch.cuda.mem_get_info(device)[0]
@@ -162,6 +173,16 @@ class ArrayAdapter:
         return _move(tree_map(lambda t: t[:2], self.x), self.device)
 
     def _take(self, index: torch.Tensor | slice) -> tuple[Any, Any, Any]:
+        if self._single:  # one x array (and y, weights): plain indexing, as a hand-written loop does
+            if isinstance(index, slice):
+                parts = (self.x[index], None if self.y is None else self.y[index],
+                         None if self.sample_weight is None else self.sample_weight[index])
+            else:
+                parts = (self.x.index_select(0, index), None if self.y is None else self.y.index_select(0, index),
+                         None if self.sample_weight is None else self.sample_weight.index_select(0, index))
+            if self._on_device or self._in_place:
+                return parts
+            return _move(parts, self.device)
         take = (lambda t: t[index]) if isinstance(index, slice) else (lambda t: t.index_select(0, index))
         parts = tree_map(take, (self.x, self.y, self.sample_weight))
         return parts if self._on_device else _move(parts, self.device)
@@ -170,7 +191,7 @@ class ArrayAdapter:
         if self.shard.active and self.contiguous_shards:
             yield from self._contiguous_epoch()
             return
-        order = torch.randperm(self.n) if self.shuffle else None
+        order = epoch_order(self.n, self.batch_size, self.shuffle) if self.shuffle else None
         if order is not None and self.shard.active:
             order = same_on_all_ranks(order)
         if order is not None and self._on_device:
@@ -262,12 +283,12 @@ class IterableAdapter:
     def _plan_from(self, dataset: Dataset, batch_size: int, shuffle: bool, **loader_kwargs: Any) -> None:
         self._plan_dataset = dataset
         self._batch_size = int(batch_size)
-        self._shuffle = bool(shuffle)
+        self._shuffle = shuffle if shuffle == "batch" else bool(shuffle)
         self._loader_kwargs = {k: v for k, v in loader_kwargs.items() if v is not None}
 
     def _planned_epoch(self) -> Iterator[tuple[Any, int, int, int]]:
         n = len(self._plan_dataset)
-        order = torch.randperm(n) if self._shuffle else torch.arange(n)
+        order = epoch_order(n, self._batch_size, self._shuffle) if self._shuffle else torch.arange(n)
         if self._shuffle and self.shard.active:
             order = same_on_all_ranks(order)
         plan = []
