@@ -6,11 +6,13 @@ from . import applications
 from .layers import Input, InputLayer, Layer
 from .models import Model, Sequential
 from .transfer import freeze_weights, unfreeze_weights
+from . import constraints, random, regularizers
+from .variables import Variable
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Input", "InputLayer", "Layer", "Model", "Sequential", "activations", "applications", "callbacks", "config",
     "datasets", "freeze_weights", "initializers", "layers", "losses", "metrics", "mixed_precision", "models",
-    "ops", "optimizers", "unfreeze_weights", "utils",
+    "ops", "optimizers", "unfreeze_weights", "utils", "Variable", "constraints", "random", "regularizers",
 ]

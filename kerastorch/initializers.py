@@ -2,7 +2,9 @@
 
 Each initializer is called with a shape in Keras layout (Dense `(in, out)`, Conv2D
 `(kh, kw, in, out)`), so fan-in and fan-out are computed exactly as Keras does, whatever layout the
-layer then stores the tensor in.
+layer then stores the tensor in. With `seed=` (an int or a `kt.random.SeedGenerator`) draws go
+through `kt.random` with Keras's seed semantics: an int seed gives the same values on every call,
+equal to Keras's own; without a seed they come from torch's global RNG (`torch.manual_seed`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,18 @@ def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
         return shape[0], shape[0]
     receptive = math.prod(shape[:-2])
     return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _check_seed(seed):
+    from .random import SeedGenerator
+
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, SeedGenerator))):
+        raise ValueError(f"Initializer `seed` must be an int, a kt.random.SeedGenerator or None, received {seed!r}.")
+    return seed
+
+
+def _draw_dtype(dtype):
+    return dtype if dtype is not None and dtype.is_floating_point else None
 
 
 class Initializer:
@@ -65,9 +79,13 @@ class Ones(Constant):
 
 class RandomNormal(Initializer):
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed=None):
-        self.mean, self.stddev, self.seed = mean, stddev, seed
+        self.mean, self.stddev, self.seed = mean, stddev, _check_seed(seed)
 
     def __call__(self, shape, dtype=None, device=None):
+        if self.seed is not None:
+            from . import random
+
+            return random.normal(shape, self.mean, self.stddev, _draw_dtype(dtype), self.seed, device)
         return torch.empty(tuple(shape), dtype=dtype, device=device).normal_(self.mean, self.stddev)
 
     def get_config(self):
@@ -76,9 +94,13 @@ class RandomNormal(Initializer):
 
 class RandomUniform(Initializer):
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed=None):
-        self.minval, self.maxval, self.seed = minval, maxval, seed
+        self.minval, self.maxval, self.seed = minval, maxval, _check_seed(seed)
 
     def __call__(self, shape, dtype=None, device=None):
+        if self.seed is not None:
+            from . import random
+
+            return random.uniform(shape, self.minval, self.maxval, _draw_dtype(dtype), self.seed, device)
         return torch.empty(tuple(shape), dtype=dtype, device=device).uniform_(self.minval, self.maxval)
 
     def get_config(self):
@@ -89,9 +111,13 @@ class TruncatedNormal(Initializer):
     """Normal draws re-drawn outside two standard deviations, as Keras does."""
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed=None):
-        self.mean, self.stddev, self.seed = mean, stddev, seed
+        self.mean, self.stddev, self.seed = mean, stddev, _check_seed(seed)
 
     def __call__(self, shape, dtype=None, device=None):
+        if self.seed is not None:
+            from . import random
+
+            return random.truncated_normal(shape, self.mean, self.stddev, _draw_dtype(dtype), self.seed, device)
         tensor = torch.empty(tuple(shape), dtype=dtype, device=device)
         low, high = self.mean - 2 * self.stddev, self.mean + 2 * self.stddev
         return torch.nn.init.trunc_normal_(tensor, self.mean, self.stddev, low, high)
@@ -116,12 +142,14 @@ class VarianceScaling(Initializer):
                 "VarianceScaling expected distribution in truncated_normal/untruncated_normal/uniform, "
                 f"received {distribution!r}."
             )
-        self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+        self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, _check_seed(seed)
 
     def __call__(self, shape, dtype=None, device=None):
         fan_in, fan_out = compute_fans(tuple(shape))
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, fan)
+        if self.seed is not None:
+            return self._seeded(shape, variance, _draw_dtype(dtype), device)
         tensor = torch.empty(tuple(shape), dtype=dtype, device=device)
         if self.distribution == "uniform":
             limit = math.sqrt(3.0 * variance)
@@ -130,6 +158,17 @@ class VarianceScaling(Initializer):
             return tensor.normal_(0.0, math.sqrt(variance))
         stddev = math.sqrt(variance) / self._TRUNCATION_CORRECTION
         return torch.nn.init.trunc_normal_(tensor, 0.0, stddev, -2 * stddev, 2 * stddev)
+
+    def _seeded(self, shape, variance, dtype, device):
+        from . import random
+
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0 * variance)
+            return random.uniform(shape, -limit, limit, dtype, self.seed, device)
+        if self.distribution == "untruncated_normal":
+            return random.normal(shape, 0.0, math.sqrt(variance), dtype, self.seed, device)
+        stddev = math.sqrt(variance) / self._TRUNCATION_CORRECTION
+        return random.truncated_normal(shape, 0.0, stddev, dtype, self.seed, device)
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
@@ -155,15 +194,29 @@ LecunNormal = _variance_scaling_preset("LecunNormal", 1.0, "fan_in", "truncated_
 
 class Orthogonal(Initializer):
     def __init__(self, gain: float = 1.0, seed=None):
-        self.gain, self.seed = gain, seed
+        self.gain, self.seed = gain, _check_seed(seed)
 
     def __call__(self, shape, dtype=None, device=None):
         # Keras flattens all but the last axis; torch's orthogonal_ flattens all but the first.
         shape = tuple(shape)
+        if self.seed is not None:
+            return self._seeded(shape, _draw_dtype(dtype), device)
         rows = math.prod(shape[:-1]) if len(shape) > 1 else 1
         flat = torch.empty((shape[-1], rows), dtype=dtype, device=device)
         torch.nn.init.orthogonal_(flat, self.gain)
         return flat.t().reshape(shape).contiguous()
+
+    def _seeded(self, shape, dtype, device):
+        """Keras's construction: QR of a seeded normal matrix, signs fixed by R's diagonal."""
+        from . import random
+
+        rows, cols = (math.prod(shape[:-1]) if len(shape) > 1 else 1), shape[-1]
+        q, r = torch.linalg.qr(random.normal((max(rows, cols), min(rows, cols)), dtype=dtype, seed=self.seed,
+                                             device=device))
+        q = q * torch.sign(torch.diagonal(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}

@@ -38,7 +38,10 @@ class Metric:
 
     def add_variable(self, shape: tuple = (), initializer: Any = "zeros", dtype: Any = None,
                      name: str | None = None) -> torch.Tensor:
-        """A state tensor, reset to its initial value by `reset_state()`."""
+        """A state tensor, reset to its initial value by `reset_state()`.
+
+        It is a non-trainable `kt.Variable`, so Keras metric code can `assign`/`assign_add` it.
+        """
         dtype = dtype or torch.float32
         device = self._variables[0].device if self._variables else None
         if initializer in ("zeros", None):
@@ -47,6 +50,11 @@ class Metric:
             value = torch.ones(shape, dtype=dtype, device=device)
         else:
             value = torch.as_tensor(initializer, dtype=dtype, device=device).expand(shape).clone()
+        from .variables import as_variable, name_weight
+
+        value = as_variable(value, trainable=False)
+        name = name or ("variable" if not self._variables else f"variable_{len(self._variables)}")
+        name_weight(value, name, f"{self.name}/{name}")
         self._variables.append(value)
         self._initial.append(value.clone())
         return value
@@ -59,8 +67,10 @@ class Metric:
         """Move the state to `device` (the trainer does this once, before the first step)."""
         device = torch.device(device)
         if self._variables and self._variables[0].device != device:
+            from .variables import rewrap_state
+
             for index, value in enumerate(self._variables):
-                moved = value.to(device)
+                moved = rewrap_state(value, value.to(device))
                 for name, attribute in list(vars(self).items()):
                     if attribute is value:
                         setattr(self, name, moved)

@@ -85,12 +85,20 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.noise_shape = noise_shape
         self.seed = seed
+        if seed is not None:  # Keras's seeded masks: reproducible, and equal to Keras's for the same seed
+            from ..random import SeedGenerator
+
+            self.seed_generator = SeedGenerator(seed)
         self.built = True
 
     def forward(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         training = self.training if training is None else training
         if not training or self.rate == 0:
             return inputs
+        if self.seed is not None:
+            from ..random import dropout
+
+            return dropout(inputs, self.rate, self.noise_shape, seed=self.seed_generator)
         if self.noise_shape is None:
             return F.dropout(inputs, self.rate, True)
         shape = [inputs.shape[i] if s is None else s for i, s in enumerate(self.noise_shape)]

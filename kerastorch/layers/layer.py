@@ -18,12 +18,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import config, constraints, initializers, regularizers
+from .. import config, constraints, initializers, regularizers, variables
 from . import loss_tracking
 from .input_spec import InputSpec
 
 _NAME_COUNTS: dict[str, int] = {}
 _BUILD_DEVICE: list[torch.device] = [torch.device("cpu")]
+_FIRST_CALLS: list["Layer"] = []  # layers inside their first (building) call: Keras's weight paths
 
 
 def unique_name(base: str) -> str:
@@ -201,6 +202,12 @@ class Layer(nn.Module):
             if kwargs:
                 kwargs = _drop_unaccepted(self, kwargs)
             return nn.Module.__call__(self, *args, **kwargs)
+        if not self.built and (not _FIRST_CALLS or _FIRST_CALLS[-1] is not self):
+            _FIRST_CALLS.append(self)  # weights built inside get paths `outer/inner/kernel`, as in Keras
+            try:
+                return Layer.__call__(self, *args, **kwargs)
+            finally:
+                _FIRST_CALLS.pop()
         if kwargs:
             kwargs = _drop_unaccepted(self, kwargs)
         if args and isinstance(first_tensor(args[0]), np.ndarray):
@@ -248,8 +255,14 @@ class Layer(nn.Module):
             self._first_inputs = symbolic_like(inputs)
 
     def _apply(self, fn: Any, recurse: bool = True) -> "Layer":
-        """`.to(dtype)`, `.half()`, `.double()`: the layer's dtype follows, so inputs are cast to it."""
+        """`.to(dtype)`, `.half()`, `.double()`: the layer's dtype follows, so inputs are cast to it.
+
+        State tensors replaced by the conversion stay Keras variables (parameters are kept in place).
+        """
+        states = {k: b for k, b in self._buffers.items() if isinstance(b, variables.Variable)}
         result = super()._apply(fn, recurse)
+        for key, old in states.items():
+            self._buffers[key] = variables.rewrap_state(old, self._buffers[key])
         self._dtype = converted_dtype(fn, self._dtype)
         return result
 
@@ -372,17 +385,18 @@ class Layer(nn.Module):
             self._keras_layouts[name] = tuple(layout)
         if self.__dict__.get(name, 0) is None:
             del self.__dict__[name]  # a placeholder such as `self.bias = None` set in __init__
+        weight = variables.as_variable(value, trainable, requires_grad=self._trainable)
         if trainable:
-            weight = nn.Parameter(value, requires_grad=self._trainable)
             self.register_parameter(name, weight)
         else:
-            self.register_buffer(name, value)
-            weight = self._buffers[name]
+            self.register_buffer(name, weight)
+        scope = _FIRST_CALLS[: _FIRST_CALLS.index(self) + 1] if self in _FIRST_CALLS else [*_FIRST_CALLS, self]
+        variables.name_weight(weight, name, "/".join([layer.name for layer in scope] + [name]))
         if regularizer is not None:
-            self._regularizers[name] = regularizers.get(regularizer)
+            weight._keras_regularizer = self._regularizers[name] = regularizers.get(regularizer)
             loss_tracking._PENALTIES[0] += 1
         if constraint is not None:
-            self._constraints[name] = constraints.get(constraint)
+            weight._keras_constraint = self._constraints[name] = constraints.get(constraint)
         self._pending_weight_names[id(weight)] = name
         return weight
 
@@ -399,6 +413,9 @@ class Layer(nn.Module):
             if is_buffer:
                 self.register_buffer(name, value)
                 return
+        elif isinstance(value, variables.Variable) and not isinstance(value, nn.Parameter) and "_buffers" in self.__dict__:
+            self.register_buffer(name, value)  # `self.v = kt.Variable(..., trainable=False)` is layer state
+            return
         super().__setattr__(name, value)
 
     @property
