@@ -358,7 +358,7 @@ class ReduceLROnPlateau(_Monitor):
     """Multiply the learning rate by `factor` when `monitor` stalls for `patience` epochs."""
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
-                 mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0, **kwargs: Any):
+                 mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0):
         super().__init__(monitor, mode, min_delta, None)
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0, received factor={factor}.")
@@ -492,12 +492,20 @@ class TensorBoard(Callback):
 
     Keras's layout and tags: `log_dir/train` and `log_dir/validation`, `epoch_loss`, `epoch_accuracy`,
     `epoch_learning_rate`, one step per epoch; `update_freq="batch"` or N adds `batch_*` every N batches.
+    `write_graph` traces the model once on zeros of its input shape (`add_graph`; a model without a
+    known input shape gets a warning instead), `write_images` adds each weight as a grayscale image
+    and `histogram_freq` its histogram every that many epochs, `write_steps_per_second` adds
+    `epoch_steps_per_second`. Profiling and embeddings are not available (use `torch.profiler`).
     """
 
     def __init__(self, log_dir: str = "logs", histogram_freq: int = 0, write_graph: bool = True,
                  write_images: bool = False, write_steps_per_second: bool = False, update_freq: str | int = "epoch",
-                 **kwargs: Any):
+                 profile_batch: Any = 0, embeddings_freq: int = 0, embeddings_metadata: Any = None):
         super().__init__()
+        if profile_batch:
+            raise NotImplementedError("TensorBoard(profile_batch=...) is not available; profile with torch.profiler.")
+        if embeddings_freq or embeddings_metadata is not None:
+            raise NotImplementedError("TensorBoard(embeddings_freq=..., embeddings_metadata=...) is not available.")
         if update_freq == "batch":
             update_freq = 1
         if update_freq != "epoch" and not (isinstance(update_freq, int) and update_freq > 0):
@@ -505,9 +513,13 @@ class TensorBoard(Callback):
                              f"received {update_freq!r}.")
         self.log_dir = os.fspath(log_dir)
         self.histogram_freq = histogram_freq
+        self.write_graph = write_graph
+        self.write_images = write_images
+        self.write_steps_per_second = write_steps_per_second
         self.update_freq = update_freq
         self._writers: dict[str, Any] = {}
         self._step = 0
+        self._epoch_start = 0.0
 
     def _writer(self, kind: str) -> Any:
         if kind not in self._writers:
@@ -523,18 +535,6 @@ class TensorBoard(Callback):
     def on_train_begin(self, logs=None) -> None:
         if is_chief():
             self._writer("train")
-
-    def on_train_batch_end(self, batch, logs=None) -> None:
-        self._step += 1
-        if isinstance(self.update_freq, int) and self._step % self.update_freq == 0 and is_chief() and logs:
-            for key, value in logs.items():
-                self._writer("train").add_scalar(f"batch_{key}", float(value), self._step)
-
-    def _uses_batch_hooks(self) -> bool:
-        return isinstance(self.update_freq, int)
-
-    def on_epoch_end(self, epoch, logs=None) -> None:
-        if not is_chief():
             if self.write_graph:
                 self._add_graph()
 
@@ -568,16 +568,35 @@ class TensorBoard(Callback):
 
     def on_epoch_begin(self, epoch, logs=None) -> None:
         self._epoch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        self._step += 1
+        if isinstance(self.update_freq, int) and self._step % self.update_freq == 0 and is_chief() and logs:
+            for key, value in logs.items():
+                self._writer("train").add_scalar(f"batch_{key}", float(value), self._step)
+
+    def _uses_batch_hooks(self) -> bool:
+        return isinstance(self.update_freq, int)
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if not is_chief():
             return
         logs = dict(logs or {})
         if getattr(self.model, "optimizer", None) is not None:
             logs.setdefault("learning_rate", optimizers.get_learning_rate(self.model.optimizer))
+        if self.write_steps_per_second and self.params.get("steps"):
+            logs["steps_per_second"] = self.params["steps"] / max(time.perf_counter() - self._epoch_start, 1e-9)
         for key, value in logs.items():
             kind, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
             self._writer(kind).add_scalar(f"epoch_{name}", float(value), epoch)
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             for name, param in self.model.named_parameters():
-                self._writer("train").add_histogram(name, param.detach().cpu(), epoch)
+                weight = param.detach().float().cpu()
+                self._writer("train").add_histogram(name, weight, epoch)
+                if self.write_images:
+                    image = weight.reshape(1, 1, -1) if weight.ndim < 2 else weight.reshape(1, weight.shape[0], -1)
+                    span = (image.max() - image.min()).clamp_min(1e-12)
+                    self._writer("train").add_image(f"{name}/image", (image - image.min()) / span, epoch)
         for writer in self._writers.values():
             writer.flush()
 

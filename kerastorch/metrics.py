@@ -355,9 +355,17 @@ class AUC(_Confusion):
         super().__init__(thresholds, name=name or "auc", dtype=dtype)
         self.summation_method = summation_method
         self.from_logits = from_logits
+        self.label_weights = None if label_weights is None else torch.as_tensor(label_weights, dtype=torch.float32)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         y_pred = torch.as_tensor(y_pred)
+        if self.label_weights is not None:  # Keras: each label column's predictions count label_weights[i] times
+            weight = self.label_weights.to(y_pred.device).expand(y_pred.shape)
+            if sample_weight is not None:
+                sample_weight = torch.as_tensor(sample_weight, dtype=torch.float32, device=y_pred.device)
+                sample_weight = sample_weight.reshape(sample_weight.shape + (1,) * (y_pred.ndim - sample_weight.ndim))
+                weight = weight * sample_weight
+            sample_weight = weight
         super().update_state(y_true, torch.sigmoid(y_pred) if self.from_logits else y_pred, sample_weight)
 
     def result(self) -> torch.Tensor:

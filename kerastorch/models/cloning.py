@@ -28,11 +28,18 @@ def clone_model(
 
     Each layer is rebuilt from its config by default (same names, new weights), or by
     `clone_function(layer)`; `call_function(layer, *args, **kwargs)` may replace each call in a
-    functional graph. `input_tensors` gives the clone new inputs. Nested models are cloned too.
+    functional graph. `input_tensors` gives the clone new inputs. A nested Sequential/functional
+    model is passed to `clone_function` as a whole, or with `recursive=True` cloned graph by graph
+    so that `clone_function` (and `call_function`) reach the layers inside it, as in Keras.
     """
     if kwargs:
         raise TypeError(f"clone_model got unexpected keyword arguments {sorted(kwargs)}.")
     clone = clone_function or _clone_layer
+    if recursive:
+        def clone(layer: nn.Module, _outer: Callable = clone) -> nn.Module:
+            if isinstance(layer, (Sequential, Functional)):
+                return clone_model(layer, clone_function=clone_function, call_function=call_function, recursive=True)
+            return _outer(layer)
     if isinstance(model, Sequential):
         return _clone_sequential(model, input_tensors, clone)
     if isinstance(model, Functional):

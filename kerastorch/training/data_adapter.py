@@ -124,12 +124,13 @@ def padded_batch(x: Any, y: Any, w: Any, size: int, real: int, global_real: int,
 
 
 def epoch_order(n: int, batch_size: int, shuffle: bool | str) -> torch.Tensor:
-    """One epoch's sample order: a permutation, or with `shuffle="batch"` (Keras's torch backend)
-    the contiguous batches in a random order."""
+    """One epoch's sample order: a permutation, or with `shuffle="batch"` (as Keras's torch backend)
+    the contiguous full batches in a random order, the partial batch (if any) last."""
     if shuffle != "batch":
         return torch.randperm(n)
-    starts = torch.randperm(math.ceil(n / batch_size)) * batch_size
-    return torch.cat([torch.arange(int(start), min(int(start) + batch_size, n)) for start in starts])
+    full = n // batch_size
+    blocks = (torch.randperm(full)[:, None] * batch_size + torch.arange(batch_size)).reshape(-1)
+    return torch.cat([blocks, torch.arange(full * batch_size, n)])
 
 
 class ArrayAdapter:

@@ -389,6 +389,8 @@ class Trainer:
             raise TypeError(f"fit: class_weight must be a dict {{class_index: weight}}, received {class_weight!r}.")
         if class_weight is not None and sample_weight is not None:
             raise ValueError("fit: pass either class_weight or sample_weight, not both (as in Keras).")
+        if shuffle not in (True, False, "batch"):
+            raise ValueError(f"fit: shuffle must be True, False or 'batch', received {shuffle!r}.")
         verbose = resolve_verbose(verbose)
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = split_for_validation(x, y, sample_weight, validation_split)
