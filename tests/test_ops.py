@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -364,7 +365,7 @@ def _np_rms_norm(x, scale=None, axis=-1, epsilon=1e-3):
 
 # Keras's torch backend hands a single non-last axis to F.layer_norm/rms_norm, which fails.
 row("layer_normalization", x234, F(3), F(3), axis=1, _ref=_np_layer_norm, _id="middle_axis")
-row("layer_normalization", x234, F(4), rms_scaling=True, _id="rms_scaling")
+row("layer_normalization", x234, F(4), rms_scaling=True, _id="rms_scaling")  # deprecated in Keras, still accepted
 row("rms_normalization", x234, F(4))
 row("rms_normalization", x234, None, axis=1, epsilon=0.1, _ref=_np_rms_norm, _id="middle_axis")
 row("normalize", x234)
@@ -659,9 +660,46 @@ def _row_id(r: Row) -> str:
 
 @pytest.mark.parametrize("r", ROWS, ids=[_row_id(r) for r in ROWS])
 def test_op_matches_keras(r: Row) -> None:
-    theirs = r.ref(*r.args, **r.kwargs) if r.ref is not None else _run(keras.ops, r)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="You passed `rms_scaling=True`")
+        theirs = r.ref(*r.args, **r.kwargs) if r.ref is not None else _run(keras.ops, r)
     ours = _run(kt.ops, r)
     _compare(ours, theirs, r)
+
+
+# Ops whose output shape depends on the values (or that read values on the host): they cannot run on
+# `meta` tensors, so on symbolic inputs they need their value-dependent arguments given statically.
+VALUE_DEPENDENT = {"nonzero", "where-indices", "bincount", "bincount-weights", "unique", "unique-all", "unique-size",
+                   "segment_sum", "segment_max", "segment_min", "segment_prod", "segment_sum-int", "convert_to_numpy",
+                   "repeat-per_row"}
+META_ROWS = [r for r in ROWS if r.call is None and r.ref is None and _row_id(r) not in VALUE_DEPENDENT
+             and any(isinstance(a, (np.ndarray, torch.Tensor)) for a in _leaves(r.args))]
+
+
+def _to_meta(value: Any) -> Any:
+    if isinstance(value, (np.ndarray, torch.Tensor)) and getattr(value, "dtype", None) != object:
+        return torch.empty_like(kt.ops.convert_to_tensor(value), device="meta")
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (np.ndarray, torch.Tensor)) for v in value):
+        return type(value)(_to_meta(v) for v in value)
+    return value
+
+
+def test_ops_run_on_meta_tensors_with_the_same_shapes_and_dtypes() -> None:
+    """Symbolic calls infer shapes by running the op on `meta` tensors: every value-independent op must
+    run there and give the shapes and dtypes of a real run."""
+    failures = []
+    for r in META_ROWS:
+        op = _resolve(kt.ops, r.name)
+        real = _leaves(op(*r.args, **r.kwargs))
+        try:
+            meta = _leaves(op(*[_to_meta(a) for a in r.args], **{k: _to_meta(v) for k, v in r.kwargs.items()}))
+        except Exception as error:  # collect every failure, then report them together
+            failures.append(f"{_row_id(r)}: {type(error).__name__}: {str(error)[:80]}")
+            continue
+        for a, b in zip(real, meta):
+            if isinstance(a, torch.Tensor) and (a.shape != b.shape or a.dtype != b.dtype or b.device.type != "meta"):
+                failures.append(f"{_row_id(r)}: real {tuple(a.shape)} {a.dtype}, meta {tuple(b.shape)} {b.dtype} {b.device}")
+    assert len(META_ROWS) > 450 and not failures, failures
 
 
 def _public_keras_names() -> list[str]:

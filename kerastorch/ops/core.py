@@ -117,6 +117,16 @@ def _range(dtype: torch.dtype) -> tuple[float, float]:
     return info.min, info.max
 
 
+def _limit(value: float, dtype: torch.dtype, bound: float) -> float:
+    """`value` as held in `dtype` (host arithmetic only), nudged toward zero if rounding passed `bound`."""
+    if not dtype.is_floating_point:
+        return value
+    held = torch.tensor(value, dtype=dtype)  # a CPU scalar: no device work
+    if abs(held.double().item()) > abs(bound):
+        held = torch.nextafter(held, torch.zeros((), dtype=dtype))
+    return held.item()
+
+
 def saturate_cast(x: Any, dtype: Any) -> torch.Tensor:
     """Cast that first clamps `x` into the target's range, so out-of-range values saturate instead of wrapping."""
     x = convert_to_tensor(x)
@@ -124,15 +134,8 @@ def saturate_cast(x: Any, dtype: Any) -> torch.Tensor:
     if x.dtype == torch.bool:
         return x.to(target)
     (in_min, in_max), (out_min, out_max) = _range(x.dtype), _range(target)
-    # The limits as values of x's dtype, nudged toward zero when rounding pushed them past the target range.
-    low = torch.tensor(max(in_min, out_min), dtype=x.dtype, device=x.device)
-    high = torch.tensor(min(in_max, out_max), dtype=x.dtype, device=x.device)
-    if x.dtype.is_floating_point:
-        zero = torch.zeros((), dtype=x.dtype, device=x.device)
-        if low.double() < out_min:
-            low = torch.nextafter(low, zero)
-        if high.double() > out_max:
-            high = torch.nextafter(high, zero)
+    low = _limit(max(in_min, out_min), x.dtype, out_min)
+    high = _limit(min(in_max, out_max), x.dtype, out_max)
     return torch.clamp(x, low, high).to(target)
 
 

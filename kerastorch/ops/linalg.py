@@ -97,6 +97,8 @@ def svd(x: Any, full_matrices: bool = True, compute_uv: bool = True) -> Any:
 def lstsq(a: Any, b: Any, rcond: float | None = None) -> Tensor:
     """Least-squares solution of `a @ x = b`; `rcond` cuts small singular values (relative)."""
     a, b = _t(a), _t(b)
+    if a.device.type == "meta":  # torch has no meta kernel for lstsq: give the solution's shape
+        return torch.empty((*a.shape[:-2], a.shape[-1], *b.shape[a.ndim - 1:]), dtype=a.dtype, device="meta")
     if rcond is None:
         return torch.linalg.lstsq(a, b).solution
     vector = b.ndim == a.ndim - 1

@@ -170,30 +170,38 @@ def istft(x: tuple, sequence_length: int, sequence_stride: int, fft_length: int,
     z = _complex(x)
     dtype = z.real.dtype
     win = _window(window, sequence_length, dtype, z.device)
-    if win is not None and center and sequence_length == fft_length:
-        # torch's own inverse normalizes by the true window envelope, edges included.
-        batch = z.shape[:-2]
-        spec = z.reshape(-1, *z.shape[-2:]).transpose(-2, -1)
-        out = torch.istft(spec, fft_length, sequence_stride, sequence_length, win, center=True, length=length)
-        return out.reshape(*batch, out.shape[-1])
     frames = torch.fft.irfft(z, n=fft_length, dim=-1)  # (..., num_frames, fft_length)
     num_frames = frames.shape[-2]
+    total = sequence_stride * (num_frames - 1) + fft_length
+    # torch.istft's case (window as long as the FFT, centered): divide by the true summed-window envelope.
+    exact = win is not None and center and sequence_length == fft_length
     if win is not None:
         left = (fft_length - sequence_length) // 2
         win = F.pad(win, (left, fft_length - sequence_length - left))
-        # Periodic sum of squared windows over one hop: the constant overlap-add gain per sample.
-        reps = -(-fft_length // sequence_stride)
-        squares = F.pad(win * win, (0, reps * sequence_stride - fft_length)).reshape(reps, sequence_stride).sum(0)
-        frames = frames * (win / squares.repeat(reps)[:fft_length])
-    batch = frames.shape[:-2]
-    total = sequence_stride * (num_frames - 1) + fft_length
-    columns = frames.reshape(-1, num_frames, fft_length).transpose(1, 2)
-    signal = F.fold(columns, (1, total), (1, fft_length), stride=(1, sequence_stride)).reshape(*batch, total)
+        if exact:
+            frames = frames * win
+        else:
+            # Keras's general case: the periodic sum of squared windows over one hop.
+            reps = -(-fft_length // sequence_stride)
+            squares = F.pad(win * win, (0, reps * sequence_stride - fft_length)).reshape(reps, sequence_stride).sum(0)
+            frames = frames * (win / squares.repeat(reps)[:fft_length])
+    signal = _overlap_add(frames, sequence_stride, total)
+    if exact:
+        envelope = _overlap_add((win * win).expand(num_frames, fft_length), sequence_stride, total)
+        signal = signal / torch.where(envelope > 1e-11, envelope, torch.ones_like(envelope))
     start = fft_length // 2 if center else 0
     if length is not None:
-        return signal[..., start:start + length]
+        out = signal[..., start:start + length]
+        return F.pad(out, (0, length - out.shape[-1])) if out.shape[-1] < length else out
     end = total - fft_length // 2 if center else total
     return signal[..., start:end]
+
+
+def _overlap_add(frames: Tensor, stride: int, total: int) -> Tensor:
+    """Sum frames `(..., n, width)` placed every `stride` samples into signals of length `total`."""
+    batch, (n, width) = frames.shape[:-2], frames.shape[-2:]
+    columns = frames.reshape(-1, n, width).transpose(1, 2)
+    return F.fold(columns, (1, total), (1, width), stride=(1, stride)).reshape(*batch, total)
 
 
 def rsqrt(x: Any) -> Tensor:

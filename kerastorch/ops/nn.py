@@ -567,6 +567,8 @@ def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any, m
     """Per-sample CTC loss of `output` logits `(batch, time, classes)`; `mask_index` is the blank class."""
     target, output = _t(target), _t(output)
     output = output.to(_dtypes.to_torch(_dtypes.result_type(output.dtype, "float32")))
+    if output.device.type == "meta":  # torch has no meta kernel for ctc_loss: one loss per sample
+        return torch.empty(output.shape[0], dtype=output.dtype, device="meta")
     log_probs = F.log_softmax(output.transpose(0, 1), dim=-1)
     return F.ctc_loss(log_probs, target.long(), _t(output_length).long(), _t(target_length).long(), blank=mask_index,
                       reduction="none")
@@ -608,8 +610,11 @@ def _greedy_decode(x: Tensor, lengths: Tensor, merge_repeated: bool, blank: int)
 
 def _beam_decode(x: Tensor, lengths: Tensor, beam_width: int, top_paths: int, blank: int) -> tuple[Tensor, Tensor]:
     """CTC prefix beam search over log-probabilities (per sample; prefixes tracked as tuples)."""
-    log_probs = F.log_softmax(x, dim=-1)
     batch, steps, classes = x.shape
+    if x.device.type == "meta":  # shapes only (symbolic calls): the search itself reads values
+        return (torch.empty((top_paths, batch, steps), dtype=torch.int32, device="meta"),
+                torch.empty((batch, top_paths), dtype=x.dtype, device="meta"))
+    log_probs = F.log_softmax(x, dim=-1)
     host = log_probs.detach().cpu().double().numpy()
     step_counts = lengths.cpu().tolist()
     neg_inf = -math.inf

@@ -1110,7 +1110,8 @@ def ndim(x: Any) -> int:
 
 
 def size(x: Any) -> Tensor:
-    return torch.tensor(math.prod(_t(x).shape), dtype=torch.int64)
+    x = _t(x)
+    return torch.tensor(x.numel(), dtype=torch.int64, device=x.device)
 
 
 def reshape(x: Any, newshape: Any) -> Tensor:
@@ -1194,11 +1195,16 @@ def tile(x: Any, repeats: Any) -> Tensor:
 
 def repeat(x: Any, repeats: Any, axis: int | None = None) -> Tensor:
     x = _t(x)
-    if not isinstance(repeats, int):
-        repeats = _t(repeats).to(x.device).long()
-        if repeats.ndim == 0:
-            repeats = repeats.reshape(1)
-    return torch.repeat_interleave(x, repeats, dim=axis)
+    if isinstance(repeats, int):
+        return torch.repeat_interleave(x, repeats, dim=axis)
+    # Counts known on the host also give the output length, so no device read (and meta tensors work).
+    total = None if isinstance(repeats, torch.Tensor) else int(np.sum(repeats)) if np.ndim(repeats) else None
+    repeats = _t(repeats).to(x.device).long()
+    if repeats.ndim == 0:
+        repeats = repeats.reshape(1)
+    if total is None or repeats.shape[0] == 1:
+        return torch.repeat_interleave(x, repeats, dim=axis)
+    return torch.repeat_interleave(x, repeats, dim=axis, output_size=total)
 
 
 def concatenate(xs: Sequence, axis: int | None = 0) -> Tensor:
@@ -1553,7 +1559,13 @@ def corrcoef(x: Any) -> Tensor:
         x = x.double()
     elif _is_int_or_bool(x):
         x = x.to(_floatx())
-    return torch.corrcoef(x)
+    x = x.reshape(1, -1) if x.ndim == 1 else x
+    centered = x - x.mean(dim=1, keepdim=True)
+    cov = centered @ centered.transpose(0, 1).conj()
+    scale = torch.sqrt(torch.diagonal(cov).real)
+    out = cov / scale[:, None] / scale[None, :]
+    out = out.real.clamp(-1, 1) if not out.is_complex() else out
+    return out.squeeze() if out.shape == (1, 1) else out
 
 
 def correlate(x1: Any, x2: Any, mode: str = "valid") -> Tensor:
