@@ -131,6 +131,41 @@ def residual_case():
     return model, reference, x, x, make_keras
 
 
+class TorchAttentionPool(nn.Module):
+    """The hand-written twin of the ops-node model: self-attention, residual, mean pool, head."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(64, 64)
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        h = self.proj(x)
+        weights = torch.softmax(h @ h.transpose(1, 2) / 8.0, dim=-1)
+        pooled = (weights @ h + x).mean(dim=1)
+        return self.head(torch.relu(pooled) * 2 - 1)
+
+
+def ops_case():
+    """A functional model whose graph is mostly `kt.ops` calls and Python operators (ten ops nodes)."""
+
+    def build(lib):
+        inputs = lib.Input((16, 64))
+        h = lib.layers.Dense(64)(inputs)
+        weights = lib.ops.softmax(lib.ops.matmul(h, lib.ops.transpose(h, (0, 2, 1))) / 8.0, axis=-1)
+        pooled = lib.ops.mean(lib.ops.matmul(weights, h) + inputs, axis=1)
+        return lib.Model(inputs, lib.layers.Dense(10)(lib.ops.relu(pooled) * 2 - 1))
+
+    model, reference = build(kt), TorchAttentionPool()
+    proj, head = [layer for layer in model.layers if isinstance(layer, layers.Dense)]
+    with torch.no_grad():
+        for dense, linear in ((proj, reference.proj), (head, reference.head)):
+            linear.weight.copy_(dense.kernel.T)
+            linear.bias.copy_(dense.bias)
+    x = torch.randn(32, 16, 64)
+    return model, reference, x, x, build
+
+
 class TimmFeatures(nn.Module):
     """timm's legacy_xception without its head, fed the same NHWC tensor as a channels_last view."""
 
@@ -158,6 +193,7 @@ CASES = {
     "mlp": ("MLP 784-256-256-10 b128", mlp_case, True),
     "cnn": ("CNN 2xConv+Pool 32x32 b64", cnn_case, True),
     "residual": ("Functional residual MLP b64", residual_case, True),
+    "ops": ("Functional with 10 ops nodes b32", ops_case, True),
     "xception": ("Xception no top 299 b8", xception_case, False),
 }
 

@@ -94,6 +94,7 @@ def _normalized(config):
     for name in sorted(names, key=len, reverse=True):
         text = text.replace(f'"{name}"', f'"{names[name]}"')
     normalized = json.loads(text)
+    normalized.pop("name")  # the model's own auto name
     for entry in normalized["layers"]:
         entry.pop("build_config", None)  # layers' build configs are compared by the saving tests
         if entry["module"] == "keras.layers":

@@ -12,4 +12,5 @@ from .pooling import *  # noqa: F401,F403
 from .preprocessing import Rescaling
 from .rnn import *  # noqa: F401,F403
 from .reshaping import Flatten, Permute, Reshape
+from .serialization import deserialize, serialize
 from .torch_module import TorchModuleWrapper

@@ -52,6 +52,21 @@ def register_keras_serializable(package: str = "Custom", name: str | None = None
     return register
 
 
+def get_custom_objects() -> dict[str, Any]:
+    """The live registry of `register_keras_serializable` objects (`package>Name` -> object), as Keras's."""
+    return _REGISTERED
+
+
+@contextlib.contextmanager
+def custom_object_scope(*scopes: dict | None) -> Iterator[None]:
+    """Inside the block, loads find these objects as if passed as `custom_objects` (Keras's scope)."""
+    objects: dict[str, Any] = {}
+    for scope in scopes:
+        objects.update(scope or {})
+    with loading_scope(objects):
+        yield
+
+
 def registered_name(cls: type) -> str:
     """The name a custom class is stored under: its registered `package>Name`, else its class name."""
     key = cls.__dict__.get("_registered_name")
@@ -86,8 +101,12 @@ def serialize_keras_object(obj: Any) -> Any:
         return serialize_function(obj)
     if hasattr(obj, "get_config"):
         cls = type(obj)
+        if _is_builtin(cls):  # kerastorch.regularizers.L1 is keras.regularizers.L1
+            module = "keras." + cls.__module__.split(".")[1]
+            return {"module": module, "class_name": cls.__name__,
+                    "config": serialize_keras_object(obj.get_config()), "registered_name": None}
         return {"module": cls.__module__, "class_name": cls.__name__,
-                "config": serialize_keras_object(obj.get_config()), "registered_name": cls.__name__}
+                "config": serialize_keras_object(obj.get_config()), "registered_name": registered_name(cls)}
     raise TypeError(f"Cannot serialize {obj!r} ({type(obj).__name__}) to a Keras config: it has no get_config().")
 
 
@@ -167,7 +186,7 @@ def serialize_function(fn: Callable) -> Any:
         }
     if name is None:
         raise TypeError(f"Cannot serialize {fn!r} to a Keras config: it is neither a named function nor a layer.")
-    return {"module": getattr(fn, "__module__", None), "class_name": "function", "config": name, "registered_name": name}
+    return {"module": "builtins", "class_name": "function", "config": registered_name(fn), "registered_name": "function"}
 
 
 def dtype_policy(dtype: Any) -> dict[str, Any]:
@@ -395,8 +414,31 @@ def deserialize_keras_object(entry: dict, custom_objects: dict | None = None, sa
     `safe_mode=None` keeps the surrounding load's setting (True outside any load).
     """
     with loading_scope(custom_objects, safe_mode) as (objects, safe):
+        reader = _OBJECT_READERS.get(entry.get("module")) if isinstance(entry, dict) else None
+        if reader is not None:
+            return reader(entry, objects)
         check_config(entry, objects, safe)
         return _deserialize(entry, objects, safe)
+
+
+def _read_regularizer(entry: dict, custom_objects: dict) -> Any:
+    from .. import regularizers
+
+    return regularizers.deserialize(entry, custom_objects)
+
+
+def _read_constraint(entry: dict, custom_objects: dict) -> Any:
+    from .. import constraints
+
+    return constraints.deserialize(entry, custom_objects)
+
+
+# Keras objects other than layers that a config may hold, by their Keras module.
+_OBJECT_READERS: dict[str, Callable[[dict, dict], Any]] = {
+    "keras.regularizers": _read_regularizer,
+    "keras.constraints": _read_constraint,
+    "keras.initializers": lambda entry, custom_objects: initializer_from(entry, custom_objects),
+}
 
 
 def _deserialize(entry: dict, custom_objects: dict | None, safe_mode: bool) -> Layer:
@@ -499,10 +541,16 @@ def function_from(entry: Any, custom_objects: dict | None, safe_mode: bool) -> C
                 "refused. If you trust the file, pass safe_mode=False."
             )
         return _function_from_bytecode(entry["config"])
-    name = entry.get("registered_name") or entry.get("config")
-    custom = (custom_objects or {}).get(name) or (custom_objects or {}).get(entry.get("config"))
-    if custom is not None:
-        return custom
+    name = entry.get("config")
+    if not isinstance(name, str):
+        raise ValueError(f"Expected a function config naming the function, received {entry!r}.")
+    custom_objects = custom_objects or {}
+    # Keras writes `package>name` for registered functions; custom_objects may use the plain name.
+    for key in (name, name.split(">")[-1], entry.get("registered_name")):
+        if key in custom_objects:
+            return custom_objects[key]
+    if name in _REGISTERED:
+        return _REGISTERED[name]
     try:
         return activations.get(entry.get("config"))
     except ValueError:
