@@ -684,6 +684,7 @@ def _to_meta(value: Any) -> Any:
     return value
 
 
+@pytest.mark.slow
 def test_ops_run_on_meta_tensors_with_the_same_shapes_and_dtypes() -> None:
     """Symbolic calls infer shapes by running the op on `meta` tensors: every value-independent op must
     run there and give the shapes and dtypes of a real run."""
@@ -700,6 +701,61 @@ def test_ops_run_on_meta_tensors_with_the_same_shapes_and_dtypes() -> None:
             if isinstance(a, torch.Tensor) and (a.shape != b.shape or a.dtype != b.dtype or b.device.type != "meta"):
                 failures.append(f"{_row_id(r)}: real {tuple(a.shape)} {a.dtype}, meta {tuple(b.shape)} {b.dtype} {b.device}")
     assert len(META_ROWS) > 450 and not failures, failures
+
+
+DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "bfloat16", "float16", "float32", "float64"]
+BINARY = ["add", "subtract", "multiply", "divide", "floor_divide", "mod", "fmod", "power", "maximum", "minimum", "fmax",
+          "arctan2", "hypot", "logaddexp", "logaddexp2", "heaviside", "nextafter", "equal", "less", "logical_and",
+          "divide_no_nan", "isclose", "gcd", "bitwise_and", "matmul", "dot", "inner", "outer", "vdot", "kron", "append"]
+UNARY = ["abs", "fabs", "negative", "sign", "square", "sqrt", "cbrt", "exp", "expm1", "log", "log1p", "sin", "tan",
+         "arcsin", "tanh", "ceil", "floor", "round", "trunc", "sinc", "deg2rad", "i0", "reciprocal", "mean", "sum",
+         "prod", "max", "std", "var", "median", "cumsum", "cumprod", "argmax", "argsort", "sort", "all", "any",
+         "count_nonzero", "nan_to_num", "nansum", "nanmean", "nanmax", "nanprod", "nanvar", "isnan", "signbit", "real",
+         "clip", "ptp", "average", "trace", "relu", "sigmoid", "softmax", "gelu", "erf", "rsqrt", "logsumexp",
+         "corrcoef", "quantile", "diff", "logical_not", "bitwise_invert", "zeros_like", "full_like"]
+_MATRIX_OPS = ("matmul", "dot", "inner", "outer", "vdot", "kron", "append")
+
+
+def _typed(dtype: Any) -> Any:
+    if dtype is int or dtype is float:
+        return 3 if dtype is int else 1.5
+    return torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]).to(getattr(torch, dtype))
+
+
+def _call_typed(ops: Any, name: str, a: Any, b: Any = None) -> Any:
+    if name == "clip":
+        return ops.clip(a, 1, 4)
+    if name == "quantile":
+        return ops.quantile(a, 0.5)
+    if name == "full_like":
+        return ops.full_like(a, 2)
+    if name in ("matmul", "dot"):
+        return getattr(ops, name)(a, ops.transpose(b))
+    return getattr(ops, name)(a) if b is None else getattr(ops, name)(a, b)
+
+
+@pytest.mark.slow
+def test_dtype_promotion_matches_keras() -> None:
+    """Every dtype pair (and Python int/float scalars) through binary ops, every dtype through unary ops:
+    wherever Keras accepts the input, kerastorch gives the same dtype and values."""
+    cases = [(name, (d1, d2)) for name in BINARY for d1 in DTYPES + [int, float] for d2 in DTYPES + [int, float]
+             if not (d1 in (int, float) and d2 in (int, float))
+             and not (name in _MATRIX_OPS and (d1 in (int, float) or d2 in (int, float)))]
+    cases += [(name, (d,)) for name in UNARY for d in DTYPES]
+    checked, failures = 0, []
+    for name, dtypes in cases:
+        args = [_typed(d) for d in dtypes]
+        try:
+            theirs = _call_typed(keras.ops, name, *args)
+        except Exception:  # Keras rejects this dtype combination; nothing to compare
+            continue
+        checked += 1
+        try:
+            ours = _call_typed(kt.ops, name, *[a.clone() if isinstance(a, torch.Tensor) else a for a in args])
+            _compare(ours, theirs, Row(name, rtol=1e-2, atol=1e-2))
+        except Exception as error:  # collect every failure, then report them together
+            failures.append(f"{name}{tuple(getattr(d, '__name__', d) for d in dtypes)}: {str(error)[:120]}")
+    assert checked > 3000 and not failures, failures
 
 
 def _public_keras_names() -> list[str]:

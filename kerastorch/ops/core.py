@@ -220,8 +220,11 @@ def stop_gradient(variable: Any) -> torch.Tensor:
 
 
 def unstack(x: Any, num: int | None = None, axis: int = 0) -> list:
-    """The slices of `x` along `axis`, as a list."""
-    return list(torch.unbind(convert_to_tensor(x), axis))
+    """The slices of `x` along `axis`, as a list; `num`, if given, must equal that axis's size."""
+    x = convert_to_tensor(x)
+    if num is not None and num != x.shape[axis]:
+        raise ValueError(f"unstack: num={num} but axis {axis} of the input (shape {tuple(x.shape)}) has size {x.shape[axis]}.")
+    return list(torch.unbind(x, axis))
 
 
 def cond(pred: Any, true_fn: Callable, false_fn: Callable) -> Any:

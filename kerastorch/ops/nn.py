@@ -578,8 +578,8 @@ def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy", bea
                merge_repeated: bool = True, mask_index: int = 0) -> tuple[Tensor, Tensor]:
     """Decode CTC scores `(batch, time, classes)`: the best label sequences (padded with -1) and their scores.
 
-    "greedy" takes the best class per step; "beam_search" keeps `beam_width` prefixes and returns
-    `top_paths` sequences per sample.
+    "greedy" takes the best class per step (`merge_repeated` collapses repeats); "beam_search" keeps
+    `beam_width` prefixes and returns `top_paths` sequences per sample. `mask_index` is the blank class.
     """
     x = _t(inputs)
     x = x.to(_dtypes.to_torch(_dtypes.result_type(x.dtype, "float32")))
@@ -587,6 +587,9 @@ def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy", bea
     if strategy == "greedy":
         return _greedy_decode(x, lengths, merge_repeated, mask_index)
     if strategy == "beam_search":
+        if not merge_repeated:
+            raise NotImplementedError("ctc_decode: beam search always merges repeated labels (CTC's collapse rule); "
+                                      "merge_repeated=False is only available with strategy='greedy'.")
         return _beam_decode(x, lengths, beam_width, top_paths, mask_index)
     raise ValueError(f"ctc_decode: strategy must be 'greedy' or 'beam_search', received {strategy!r}.")
 

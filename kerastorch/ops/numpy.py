@@ -87,10 +87,11 @@ def _pair(x1: Any, x2: Any) -> tuple[Tensor, Tensor]:
     return _t(x1), _t(x2)
 
 
-def _promoted(x1: Any, x2: Any, *extra: Any) -> tuple[Tensor, Tensor, torch.dtype]:
-    """Operands cast to Keras's promoted dtype (Python scalars count as weak)."""
-    dtype = _torch_dtype(_rt(_of(x1), _of(x2), *extra))
+def _promoted(x1: Any, x2: Any, *extra: Any, weak_scalars: bool = True) -> tuple[Tensor, Tensor, torch.dtype]:
+    """Operands cast to Keras's promoted dtype. Python scalars count as weak types, except where Keras
+    converts them to tensors first (`weak_scalars=False`: a float scalar is then a float32 tensor)."""
     a, b = _pair(x1, x2)
+    dtype = _torch_dtype(_rt(_of(x1), _of(x2), *extra) if weak_scalars else _rt(a.dtype, b.dtype, *extra))
     return a.to(dtype), b.to(dtype), dtype
 
 
@@ -409,15 +410,19 @@ def lcm(x1: Any, x2: Any) -> Tensor:
 
 
 def heaviside(x1: Any, x2: Any) -> Tensor:
-    a, b, dtype = _promoted(x1, x2)
-    if not dtype.is_floating_point:
-        dtype = torch.float64 if _rt(_of(x1), _of(x2)) == "int64" else _floatx()
+    a, b, dtype = _promoted(x1, x2, weak_scalars=False)
+    if dtype == torch.int64:
+        dtype = torch.float64
+    elif not dtype.is_floating_point and dtype != torch.bool:
+        dtype = _floatx()
     return torch.heaviside(a.to(dtype), b.to(dtype))
 
 
 def hypot(x1: Any, x2: Any) -> Tensor:
-    a, b, dtype = _promoted(x1, x2)
-    if not dtype.is_floating_point:
+    a, b, dtype = _promoted(x1, x2, weak_scalars=False)
+    if dtype == torch.int64:
+        dtype = torch.float64
+    elif not dtype.is_floating_point:
         dtype = _floatx()
     return torch.hypot(a.to(dtype), b.to(dtype))
 
@@ -523,7 +528,7 @@ del _fn, _name_
 
 
 def arctan2(x1: Any, x2: Any) -> Tensor:
-    a, b, _ = _promoted(x1, x2, float)
+    a, b, _ = _promoted(x1, x2, float, weak_scalars=False)
     return torch.arctan2(a, b)
 
 
@@ -553,12 +558,12 @@ def i0(x: Any) -> Tensor:
 
 
 def logaddexp(x1: Any, x2: Any) -> Tensor:
-    a, b, _ = _promoted(x1, x2, float)
+    a, b, _ = _promoted(x1, x2, float, weak_scalars=False)
     return torch.logaddexp(a, b)
 
 
 def logaddexp2(x1: Any, x2: Any) -> Tensor:
-    a, b, _ = _promoted(x1, x2, float)
+    a, b, _ = _promoted(x1, x2, float, weak_scalars=False)
     return torch.logaddexp2(a, b)
 
 
@@ -634,7 +639,7 @@ def logical_not(x: Any) -> Tensor:
 
 
 def isclose(x1: Any, x2: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
-    a, b, dtype = _promoted(x1, x2)
+    a, b, dtype = _promoted(x1, x2, weak_scalars=False)
     if dtype.is_floating_point or dtype.is_complex:
         return torch.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
     return torch.eq(a, b)
@@ -757,8 +762,8 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 def prod(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Tensor:
     x = _t(x)
-    if dtype is None:
-        dtype = torch.int32 if _name(x) in _SMALL_INTS else x.dtype
+    if dtype is None:  # Keras's rule: small ints accumulate in int32, 64-bit types fold to 32 bits
+        dtype = torch.int32 if _name(x) in _SMALL_INTS else _torch_dtype(_rt(x.dtype))
     else:
         dtype = _torch_dtype(dtype)
     if axis is None:
@@ -823,9 +828,9 @@ def all(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     if _no_axes(axis):
         return x.to(torch.bool)
     if axis is None:
-        out = torch.all(x)
+        out = torch.all(x).bool()
         return out.reshape((1,) * x.ndim) if keepdims else out
-    return torch.all(x, dim=_axes(axis), keepdim=keepdims)
+    return torch.all(x, dim=_axes(axis), keepdim=keepdims).bool()
 
 
 def any(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -833,9 +838,9 @@ def any(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     if _no_axes(axis):
         return x.to(torch.bool)
     if axis is None:
-        out = torch.any(x)
+        out = torch.any(x).bool()
         return out.reshape((1,) * x.ndim) if keepdims else out
-    return torch.any(x, dim=_axes(axis), keepdim=keepdims)
+    return torch.any(x, dim=_axes(axis), keepdim=keepdims).bool()
 
 
 def _variance(x: Tensor, axis: Any, keepdims: bool) -> Tensor:
