@@ -1,5 +1,6 @@
 """Keras layers, each a `torch.nn.Module`."""
 
+from .attention import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .core import Activation, Dense, Dropout, Embedding, Identity, Lambda
 from .input_layer import Input, InputLayer

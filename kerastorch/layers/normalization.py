@@ -34,6 +34,8 @@ class BatchNormalization(Layer):
     when it is both in train mode and trainable, so a frozen BatchNorm never updates its statistics.
     """
 
+    supports_masking = True  # masks pass through (Keras also masks the batch statistics; not done here)
+
     def __init__(
         self,
         axis: int = -1,
@@ -148,6 +150,8 @@ class LayerNormalization(Layer):
     deprecated Keras option `rms_scaling=True` divides by the standard deviation without centering
     (and has no `beta`), as Keras does.
     """
+
+    supports_masking = True
 
     def __init__(
         self,

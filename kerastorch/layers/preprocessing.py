@@ -12,6 +12,8 @@ from .layer import Layer
 class Rescaling(Layer):
     """`inputs * scale + offset`, casting integer images to the layer's float dtype first."""
 
+    supports_masking = True
+
     def __init__(self, scale: float, offset: float = 0.0, **kwargs: Any):
         super().__init__(**kwargs)
         self.scale = scale

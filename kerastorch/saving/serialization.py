@@ -269,8 +269,11 @@ def serialize_layer(layer: nn.Module) -> dict[str, Any]:
     else:
         entry = {"module": "keras.layers" if builtin else cls.__module__, "class_name": cls.__name__,
                  "config": layer_config(layer), "registered_name": None if builtin else registered_name(cls)}
-        shape = _build_input_shape(layer)
-        if shape is not None:
+        own_build_config = getattr(layer, "get_build_config", None)  # layers built from several shapes (attention)
+        shape = None if own_build_config is not None else _build_input_shape(layer)
+        if own_build_config is not None and own_build_config() is not None:
+            entry["build_config"] = own_build_config()
+        elif shape is not None:
             entry["build_config"] = {"input_shape": shape}
     if getattr(layer, "compiled", False):
         from .compile_state import get_compile_config

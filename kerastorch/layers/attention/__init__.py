@@ -1,0 +1,7 @@
+"""Attention layers (Keras's `keras.layers` names)."""
+
+from .attention import AdditiveAttention, Attention
+from .einsum_dense import EinsumDense
+from .multi_head_attention import MultiHeadAttention
+
+__all__ = ["Attention", "AdditiveAttention", "EinsumDense", "MultiHeadAttention"]

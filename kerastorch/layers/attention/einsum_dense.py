@@ -1,0 +1,131 @@
+"""EinsumDense: a dense layer whose kernel contraction is an einsum equation (Keras's weight layout)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import torch
+
+from ... import activations, constraints, initializers, regularizers
+from ..layer import Layer
+
+
+def einsum_shapes(equation: str, bias_axes: str | None, input_shape: tuple, output_shape: Any) -> tuple:
+    """Kernel shape, bias shape (or None) and full output shape for an EinsumDense equation, as Keras.
+
+    Supports `ab,bc->ac`, `...ab,bc->...ac` (leading axes elided) and `ab...,bc->ac...`.
+    """
+    replaced = equation.replace("...", "0")
+    left = False
+    match = re.fullmatch(r"([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", replaced)
+    if match is None:
+        match = re.fullmatch(r"0([a-zA-Z]+),([a-zA-Z]+)->0([a-zA-Z]+)", replaced)
+        left = match is not None
+    if match is None:
+        match = re.fullmatch(r"([a-zA-Z]{2,})0,([a-zA-Z]+)->([a-zA-Z]+)0", replaced)
+    if match is None:
+        raise ValueError(
+            f"EinsumDense: invalid equation {equation!r}; use the forms 'ab,bc->ac', '...ab,bc->...ac' or "
+            "'ab...,bc->ac...'."
+        )
+    input_spec, weight_spec, output_spec = match.groups()
+    elided = len(input_shape) - len(input_spec)
+    output = [output_shape] if isinstance(output_shape, int) else list(output_shape)
+    output.insert(0, input_shape[0])
+    if elided > 0 and left:
+        for i in range(1, elided):
+            output.insert(1, input_shape[i])
+    elif elided > 0:
+        output.extend(input_shape[len(input_shape) - elided:])
+    if left:
+        input_map = {d: i + elided - len(input_shape) for i, d in enumerate(input_spec)}
+        output_map = {d: i + elided for i, d in enumerate(output_spec)}
+    else:
+        input_map = {d: i for i, d in enumerate(input_spec)}
+        output_map = {d: i for i, d in enumerate(output_spec)}
+    for dim in input_spec:
+        if dim in output_map and output[output_map[dim]] is not None \
+                and output[output_map[dim]] != input_shape[input_map[dim]]:
+            raise ValueError(
+                f"EinsumDense {equation!r}: input and output sizes differ on shared axis {dim!r} "
+                f"({input_shape[input_map[dim]]} vs {output[output_map[dim]]})."
+            )
+    kernel = []
+    for dim in weight_spec:
+        if dim in output_map:
+            kernel.append(output[output_map[dim]])
+        elif dim in input_map:
+            kernel.append(input_shape[input_map[dim]])
+        else:
+            raise ValueError(f"EinsumDense {equation!r}: kernel axis {dim!r} is in neither the input nor the output.")
+    bias = None
+    if bias_axes:
+        for char in bias_axes:
+            if char not in output_spec:
+                raise ValueError(f"EinsumDense: bias axis {char!r} is not in the output spec {output_spec!r}.")
+        offset = elided if left else 0
+        sizes = {char: output[i + offset] for i, char in enumerate(output_spec)}
+        first = min(output_spec.find(c) for c in bias_axes)
+        bias = [sizes[c] if c in bias_axes else 1 for c in output_spec[first:]]
+        if not left:
+            bias += [1] * max(elided, 0)
+    return tuple(kernel), None if bias is None else tuple(bias), tuple(output)
+
+
+class EinsumDense(Layer):
+    """`activation(einsum(equation, inputs, kernel) + bias)` with Keras's kernel and bias shapes.
+
+    Args:
+        equation: e.g. "ab,bc->ac" (a Dense) or "abc,cde->abde" (multi-head projections).
+        output_shape: the output shape without the batch axis (None for axes taken from the input).
+        activation, bias_axes (output axes that get a bias), kernel/bias initializers,
+        regularizers and constraints.
+    """
+
+    supports_masking = False
+
+    def __init__(self, equation: str, output_shape: Any, activation: Any = None, bias_axes: str | None = None,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, lora_rank: int | None = None, lora_alpha: float | None = None,
+                 **kwargs: Any):
+        if lora_rank is not None:
+            raise NotImplementedError("EinsumDense(lora_rank=...) is not supported yet; train a full kernel.")
+        super().__init__(**kwargs)
+        if not isinstance(equation, str):
+            raise TypeError(f"EinsumDense expected `equation` to be a string, received {equation!r}.")
+        self.equation = equation
+        self.partial_output_shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
+        self.activation = activations.get(activation)
+        self.bias_axes = bias_axes
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.bias = None
+
+    def build(self, input_shape: Any) -> None:
+        kernel, bias, full = einsum_shapes(self.equation, self.bias_axes, tuple(input_shape), self.partial_output_shape)
+        self.full_output_shape = full
+        self.kernel = self.add_weight(kernel, self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        if bias is not None:
+            self.bias = self.add_weight(bias, self.bias_initializer, name="bias",
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = torch.einsum(self.equation, inputs, self.kernel)
+        if self.bias is not None:
+            x = x + self.bias
+        return self.activation(x)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["output_shape"] = list(self.partial_output_shape)
+        return config
+
+
+__all__ = ["EinsumDense"]
