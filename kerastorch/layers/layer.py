@@ -79,6 +79,19 @@ def build_device(device: torch.device | str) -> Iterator[None]:
         _BUILD_DEVICE.pop()
 
 
+@contextlib.contextmanager
+def weight_path_scope(layer: "Layer") -> Iterator[None]:
+    """Weights created in this block get Keras paths under `layer` (`sequential/dense/kernel`)."""
+    if _FIRST_CALLS and _FIRST_CALLS[-1] is layer:
+        yield
+        return
+    _FIRST_CALLS.append(layer)
+    try:
+        yield
+    finally:
+        _FIRST_CALLS.pop()
+
+
 def shape_of(inputs: Any) -> Any:
     """Shape tuple(s) of a tensor, symbolic tensor, or list/tuple/dict of them."""
     if isinstance(inputs, (list, tuple)):
@@ -203,11 +216,8 @@ class Layer(nn.Module):
                 kwargs = _drop_unaccepted(self, kwargs)
             return nn.Module.__call__(self, *args, **kwargs)
         if not self.built and (not _FIRST_CALLS or _FIRST_CALLS[-1] is not self):
-            _FIRST_CALLS.append(self)  # weights built inside get paths `outer/inner/kernel`, as in Keras
-            try:
+            with weight_path_scope(self):  # weights built inside get paths `outer/inner/kernel`, as in Keras
                 return Layer.__call__(self, *args, **kwargs)
-            finally:
-                _FIRST_CALLS.pop()
         if kwargs:
             kwargs = _drop_unaccepted(self, kwargs)
         if args and isinstance(first_tensor(args[0]), np.ndarray):

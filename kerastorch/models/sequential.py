@@ -9,7 +9,7 @@ from torch import nn
 
 from .. import config
 from ..layers.input_layer import Input, InputLayer
-from ..layers.layer import Layer, build_device, converted_dtype
+from ..layers.layer import Layer, build_device, converted_dtype, weight_path_scope
 from ..layers.torch_module import as_layer
 from ..saving.serialization import (
     check_config, deserialize_keras_object, dtype_policy, loading_scope, serialize_layer,
@@ -74,7 +74,8 @@ class Sequential(Model):
                 self._start_graph(Input(batch_shape=inputs[0].shape, dtype=inputs[0].dtype))
         if self._graph_input is not None:
             previous = self._graph_outputs[-1] if self._graph_outputs else self._graph_input
-            self._graph_outputs.append(layer(previous))  # builds the layer; raises before any change
+            with weight_path_scope(self):
+                self._graph_outputs.append(layer(previous))  # builds the layer; raises before any change
         self.add_module(str(len(self._stack)), layer)
         self._stack.append(layer)
         nn.Module.train(layer, self.training)
@@ -126,7 +127,8 @@ class Sequential(Model):
         self._graph_outputs = []
         for layer in layers:
             previous = self._graph_outputs[-1] if self._graph_outputs else self._graph_input
-            self._graph_outputs.append(layer(previous))
+            with weight_path_scope(self):
+                self._graph_outputs.append(layer(previous))
         self.built = True
         self._plan_masks()
 
