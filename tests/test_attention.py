@@ -156,3 +156,33 @@ def test_eager_attention_reads_the_embedding_mask():
     out, scores = layer(x, x, return_attention_scores=True)
     assert torch.all(scores[0, :, :, 3:] == 0) and torch.all(scores[2, :, :2] == 0)
     np.testing.assert_array_equal(_numpy(out._keras_mask), TOKENS != 0)
+
+
+@pytest.mark.parametrize("scores", [False, True], ids=["sdpa", "scores"])
+@pytest.mark.parametrize("mask", ["none", "value_mask", "causal_and_value"])
+def test_group_query_attention_matches_keras(mask, scores):
+    ours, theirs = kt.layers.GroupQueryAttention(4, 4, 2), keras.layers.GroupQueryAttention(4, 4, 2)
+    ours.build(Q.shape, V.shape)
+    theirs.build(Q.shape, V.shape)
+    theirs.set_weights(ours.get_weights())
+    kwargs = dict(MASK_ROWS[mask], return_attention_scores=scores)
+    torch_kwargs = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    _close(ours(torch.as_tensor(Q), torch.as_tensor(V), **torch_kwargs), theirs(Q, V, **kwargs))
+
+
+def test_group_query_attention_saves_both_ways(tmp_path):
+    def make(lib):
+        inputs = lib.Input((5, 8))
+        return lib.Model(inputs, lib.layers.GroupQueryAttention(4, 4, 2)(inputs, inputs))
+
+    ours, theirs = make(kt), make(keras)
+    theirs.set_weights(ours.get_weights())
+    x = RNG.standard_normal((2, 5, 8)).astype("float32")
+    expected = _numpy(theirs(x))
+    ours.save(os.fspath(tmp_path / "ours.keras"))
+    np.testing.assert_allclose(_numpy(keras.models.load_model(tmp_path / "ours.keras")(x)), expected, rtol=1e-5, atol=1e-6)
+    theirs.save(os.fspath(tmp_path / "theirs.keras"))
+    loaded = kt.models.load_model(os.fspath(tmp_path / "theirs.keras"))
+    np.testing.assert_allclose(_numpy(loaded(torch.as_tensor(x))), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="divisible"):
+        kt.layers.GroupQueryAttention(4, 3, 2)

@@ -74,7 +74,7 @@ def _walk(module: nn.Module, path: str, slots: list[Slot], visited: set[int]) ->
 def _walk_container(children: list[nn.Module], path: str, slots: list[Slot], visited: set[int]) -> None:
     used: dict[str, int] = {}
     for child in children:
-        base = snake_case(type(child).__name__)
+        base = getattr(type(child), "_keras_path_name", None) or snake_case(type(child).__name__)  # Keras's class name
         used[base] = used.get(base, -1) + 1
         name = base if used[base] == 0 else f"{base}_{used[base]}"
         if isinstance(child, (nn.ModuleList, nn.ModuleDict)):

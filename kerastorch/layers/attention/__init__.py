@@ -2,6 +2,7 @@
 
 from .attention import AdditiveAttention, Attention
 from .einsum_dense import EinsumDense
-from .multi_head_attention import MultiHeadAttention
+from .multi_head_attention import GroupedQueryAttention, GroupQueryAttention, MultiHeadAttention
 
-__all__ = ["Attention", "AdditiveAttention", "EinsumDense", "MultiHeadAttention"]
+__all__ = ["Attention", "AdditiveAttention", "EinsumDense", "MultiHeadAttention", "GroupedQueryAttention",
+           "GroupQueryAttention"]

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ... import constraints, initializers, regularizers
-from ..layer import Layer, _BUILD_DEVICE, build_device
+from ..layer import _BUILD_DEVICE, Layer, build_device, unique_name
 from .einsum_dense import EinsumDense
 
 
@@ -231,8 +231,9 @@ class MultiHeadAttention(Layer):
                        and attention_mask is None and self.sliding_window is None)
         mask = None if causal_only else self._attention_mask(
             query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask)
-        gate = self.gate_dense(query) if self.use_gate else None
-        q, k, v = self.query_dense(query), self.key_dense(key), self.value_dense(value)
+        gate = self._projections["gate"](query) if self.use_gate else None
+        q = self._projections["query"](query)
+        k, v = self._projections["key"](key), self._projections["value"](value)
         scores = None
         if not return_attention_scores and q.dim() == 4:
             dropout = self.dropout if training else 0.0
@@ -241,13 +242,17 @@ class MultiHeadAttention(Layer):
                 # An additive mask, as Keras passes it: a fully masked row averages every value (a boolean
                 # mask would give zeros there).
                 mask = torch.where(mask, 0.0, large_negative(q.dtype)).to(q.dtype)
+            grouped = {"enable_gqa": True} if k.shape[2] != q.shape[2] else {}  # grouped-query heads, no copies
             out = F.scaled_dot_product_attention(
                 q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask, dropout_p=dropout,
-                is_causal=causal_only, scale=self._scale)
+                is_causal=causal_only, scale=self._scale, **grouped)
             out = out.transpose(1, 2)
         else:
             if causal_only:
                 mask = self._attention_mask(query, value, None, None, None, None, True)
+            if k.shape[-2] != q.shape[-2]:  # grouped-query attention: each key/value head serves a group
+                groups = q.shape[-2] // k.shape[-2]
+                k, v = k.repeat_interleave(groups, dim=-2), v.repeat_interleave(groups, dim=-2)
             product = torch.einsum(self._dot_equation, k, q * self._scale)
             if mask is not None:
                 axis = -len(self._axes) * 2 - 1
@@ -258,8 +263,75 @@ class MultiHeadAttention(Layer):
             out = torch.einsum(self._combine_equation, weights, v)
         if gate is not None:
             out = out * gate
-        out = self.output_dense(out)
+        out = self._projections["attention_output"](out)
         return (out, scores) if return_attention_scores else out
 
+    @property
+    def _projections(self) -> dict[str, EinsumDense]:
+        """The projection sublayers by Keras name (their attribute names follow Keras's weight paths)."""
+        return {layer.name: layer for layer in self.children() if isinstance(layer, EinsumDense)}
 
-__all__ = ["MultiHeadAttention"]
+
+class GroupQueryAttention(MultiHeadAttention):
+    """Grouped-query attention (Ainslie et al.): `num_key_value_heads` key/value heads shared by groups
+    of `num_query_heads` query heads; Keras's arguments and weights, torch's SDPA with `enable_gqa`.
+
+    Args:
+        head_dim, num_query_heads, num_key_value_heads, dropout, use_bias, sliding_window,
+        flash_attention, initializers, regularizers, constraints, use_gate, seed.
+    """
+
+    _keras_path_name = "grouped_query_attention"  # Keras's class is GroupedQueryAttention (weight file paths)
+
+    def __init__(self, head_dim: int, num_query_heads: int, num_key_value_heads: int, dropout: float = 0.0,
+                 use_bias: bool = True, sliding_window: int | None = None, flash_attention: bool | None = None,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None, use_gate: bool = False,
+                 seed: int | None = None, **kwargs: Any):
+        for argument, value in (("num_query_heads", num_query_heads), ("num_key_value_heads", num_key_value_heads)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"GroupQueryAttention expected `{argument}` to be a positive int, received {value!r}.")
+        if num_query_heads % num_key_value_heads:
+            raise ValueError(
+                f"GroupQueryAttention: `num_query_heads` ({num_query_heads}) must be divisible by "
+                f"`num_key_value_heads` ({num_key_value_heads})."
+            )
+        kwargs.setdefault("name", unique_name("grouped_query_attention"))  # Keras's class is GroupedQueryAttention
+        super().__init__(num_query_heads, head_dim, dropout=dropout, use_bias=use_bias, sliding_window=sliding_window,
+                         flash_attention=flash_attention, kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, use_gate=use_gate,
+                         seed=seed, **kwargs)
+        self.head_dim = head_dim
+        self.num_query_heads = num_query_heads
+        self.num_key_value_heads = num_key_value_heads
+
+    def build(self, query_shape: Any, value_shape: Any = None, key_shape: Any = None) -> None:
+        shapes = {"query_shape": tuple(query_shape), "value_shape": tuple(value_shape or query_shape)}
+        if key_shape is not None:
+            shapes["key_shape"] = tuple(key_shape)
+        self._build_shapes_dict = {k: (None, *v[1:]) for k, v in shapes.items()}
+        value_shape = query_shape if value_shape is None else value_shape
+        key_shape = value_shape if key_shape is None else key_shape
+        heads, kv_heads, dim = self.num_query_heads, self.num_key_value_heads, self.head_dim
+        # Keras keeps these as private attributes, so its weight files name them `_query_dense`, ...
+        self._query_dense = self._dense("bqm,muh->bquh", [None, heads, dim], "uh", "query")
+        self._query_dense.build(tuple(query_shape))
+        self._key_dense = self._dense("bkm,mvh->bkvh", [None, kv_heads, dim], "vh", "key")
+        self._key_dense.build(tuple(key_shape))
+        if self.use_gate:
+            self._gate_dense = self._dense("bqm,muh->bquh", [None, heads, dim], "uh", "gate", activation="sigmoid")
+            self._gate_dense.build(tuple(query_shape))
+        self._value_dense = self._dense("bkm,mvh->bkvh", [None, kv_heads, dim], "vh", "value")
+        self._value_dense.build(tuple(value_shape))
+        self._axes = (1,)
+        self._dot_equation, self._combine_equation = "bkuh,bquh->buqk", "buqk,bkuh->bquh"  # (key, query) order
+        self._output_dense = self._dense("bquh,uhm->bqm", [None, query_shape[-1]], "m", "attention_output")
+        self._output_dense.build((None, None, heads, dim))
+
+
+GroupedQueryAttention = GroupQueryAttention  # the name of Keras's class; Keras exports GroupQueryAttention
+
+__all__ = ["MultiHeadAttention", "GroupQueryAttention", "GroupedQueryAttention"]
