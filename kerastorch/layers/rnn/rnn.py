@@ -174,17 +174,21 @@ class RNN(Layer):
                 output, new_states = call_cell(cell, step_input, _unflatten(cell, flat_states), training)
                 new_states = _flatten_states(new_states)
             if steps is not None:
-                keep = steps[t].unsqueeze(-1)
                 if previous is None:
                     previous = torch.zeros_like(output)
                 fallback = torch.zeros_like(output) if self.zero_output_for_mask else previous
-                output = torch.where(keep, output, fallback)
-                new_states = [torch.where(keep, new, old) for new, old in zip(new_states, flat_states)]
+                output = torch.where(_per_sample(steps[t], output), output, fallback)
+                new_states = [torch.where(_per_sample(steps[t], new), new, old) for new, old in zip(new_states, flat_states)]
             flat_states, previous = new_states, output
             if self.return_sequences:
                 outputs.append(output)
         sequence = torch.stack(outputs, 1) if self.return_sequences else None
         return previous, sequence, _unflatten(cell, flat_states)
+
+
+def _per_sample(keep: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A `(batch,)` step mask shaped to broadcast over `like` (vectors, or ConvLSTM feature maps)."""
+    return keep.reshape(keep.shape[0], *([1] * (like.dim() - 1)))
 
 
 def _flatten_states(states: Any) -> list:
