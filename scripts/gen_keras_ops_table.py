@@ -62,8 +62,32 @@ def _source(expr: ast.expr, params: set[str]):
     return {"const": value}
 
 
+# How Keras's op functions normalize an argument before it reaches the constructor (and the config).
+_NORMALIZERS = (
+    ("standardize_data_format", "data_format"), ("image_data_format", "data_format"), (".lower()", "lower"),
+    ("None if", "dtype_or_none"), ("standardize_dtype", "dtype"), ("tuple(", "tuple"),
+)
+
+
+def _normalizer(function, parameter: str) -> str | None:
+    """The normalization Keras applies to `parameter` before recording it (`padding.lower()`, ...)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == parameter for t in node.targets):
+            value = node.value
+            if isinstance(value, ast.Tuple) and all(isinstance(e, ast.Name) and e.id == parameter for e in value.elts):
+                return f"repeat{len(value.elts)}"  # `size = (size, size, size)`
+            text = ast.unparse(value)
+            for marker, tag in _NORMALIZERS:
+                if marker in text:
+                    return tag
+    return None
+
+
 def spec_for(name: str, function) -> dict | None:
-    params = set(inspect.signature(function).parameters)
+    signature = inspect.signature(function)
+    params = set(signature.parameters)
+    takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
     found = _op_call(function)
     if found is None:
         return None
@@ -83,14 +107,17 @@ def spec_for(name: str, function) -> dict | None:
     for parameter in init:
         if parameter.name in given:
             source = given[parameter.name]
-            if source is None:  # computed from the arguments: the argument of the same name, if any
-                source = parameter.name if parameter.name in params else None
+            if source is None and parameter.name in params:  # computed from the argument of the same name
+                source = parameter.name
+            elif source is None and takes_kwargs and isinstance(parameter.default, _SIMPLE):
+                source = {"kwarg": parameter.name, "default": parameter.default}  # read from **kwargs
         elif parameter.default is not parameter.empty and isinstance(parameter.default, _SIMPLE):
             source = {"const": parameter.default}
         else:
             source = None
         if source is not None:
-            config.append((parameter.name, source))
+            tag = _normalizer(function, source) if isinstance(source, str) else None
+            config.append((parameter.name, source, tag) if tag else (parameter.name, source))
     args, kwargs = [], []
     for expr in call.args:
         if isinstance(expr, ast.Starred) and isinstance(expr.value, ast.Name):
@@ -137,7 +164,8 @@ def main() -> None:
             '"""How Keras 3 records each `keras.ops` call as a graph node (generated; do not edit).\n\n'
             "Written by `scripts/gen_keras_ops_table.py` from Keras " + keras.__version__ + ". Per op name:\n"
             "(module under `keras.src.ops`, class, config, args, kwargs). `config` lists the constructor\n"
-            "arguments in order, each with the function argument it comes from (or {'const': value});\n"
+            "arguments in order, each with the function argument it comes from ({'const': value}, or\n"
+            "{'kwarg': name, 'default': value} from **kwargs) and how Keras normalizes it first, if it does;\n"
             "`args`/`kwargs` are the function arguments the node is called with (`*name` unpacks). `PLAIN`\n"
             "ops never make a node: Keras runs them on symbolic tensors directly.\n"
             '"""\n\n'

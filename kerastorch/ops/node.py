@@ -145,7 +145,31 @@ def symbolic_call(function: Callable, name: str, group: str, args: tuple, kwargs
             call_kwargs[keyword] = source["const"]
         else:
             call_kwargs[keyword] = values.pop(source)
+    for parameter in signature.parameters.values():  # what is left of *args/**kwargs: plain constants
+        if parameter.kind == parameter.VAR_KEYWORD:
+            values.update(values.pop(parameter.name, {}))
+        elif parameter.kind == parameter.VAR_POSITIONAL and values.pop(parameter.name, ()):
+            raise TypeError(f"kt.ops.{spec.name}() on symbolic tensors takes no extra positional arguments.")
     return Operation(function, spec, values)(*call_args, **call_kwargs)
+
+
+def _config_value(value: Any, normalize: str | None) -> Any:
+    """An argument as Keras records it: Keras's op functions normalize a few before the constructor."""
+    from .. import config
+
+    if normalize == "data_format":
+        return config.image_data_format() if value is None else str(value).lower()
+    if normalize == "lower":
+        return value.lower() if isinstance(value, str) else value
+    if normalize in ("dtype", "dtype_or_none"):
+        if value is None and normalize == "dtype_or_none":
+            return None
+        return config.dtype_name(config.standardize_dtype(value))
+    if normalize == "tuple":
+        return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    if normalize is not None and normalize.startswith("repeat") and isinstance(value, int):
+        return (value,) * int(normalize[len("repeat"):])
+    return value
 
 
 # ------------------------------------------------------------------------------ operation
@@ -229,10 +253,12 @@ class Operation:
             if keyword != "**" and keyword in extra_keywords and isinstance(source, str):
                 values[source] = extra_keywords.pop(keyword)
         positional, keywords = [], {}
-        for parameter in self._signature.parameters.values():
+        parameters = self._signature.parameters
+        for parameter in parameters.values():
             if parameter.kind == parameter.VAR_POSITIONAL:
                 positional.extend(extra_positional)
-            elif parameter.kind == parameter.VAR_KEYWORD:
+            elif parameter.kind == parameter.VAR_KEYWORD:  # constants the signature does not name go here too
+                keywords.update({k: v for k, v in values.items() if k not in parameters})
                 keywords.update(extra_keywords)
             elif parameter.name in values:
                 if parameter.kind == parameter.POSITIONAL_ONLY or (
@@ -294,8 +320,13 @@ class Operation:
     def get_config(self) -> dict[str, Any]:
         """Keras's config: the name, then each constructor argument (defaults included)."""
         config: dict[str, Any] = {"name": self.name}
-        for argument, source in self.spec.config:
-            config[argument] = source["const"] if isinstance(source, dict) else self.constants.get(source)
+        for argument, source, *normalize in self.spec.config:
+            if isinstance(source, str):
+                config[argument] = _config_value(self.constants.get(source), normalize[0] if normalize else None)
+            elif "kwarg" in source:  # Keras reads it from **kwargs
+                config[argument] = self.constants.get(source["kwarg"], source["default"])
+            else:
+                config[argument] = source["const"]
         return config
 
     @classmethod
@@ -308,7 +339,7 @@ class Operation:
         spec = spec_of(name, module[len(_MODULE_PREFIX):])
         config = dict(config)
         op_name = config.pop("name", None)
-        sources = {argument: source for argument, source in spec.config}
+        sources = {argument: source for argument, source, *_ in spec.config}
         unknown = sorted(set(config) - set(sources))
         if unknown:
             raise ValueError(
@@ -317,12 +348,22 @@ class Operation:
             )
         constants = {}
         if spec.args is not None:
+            parameters = inspect.signature(function).parameters
+            open_keywords = any(p.kind == p.VAR_KEYWORD for p in parameters.values())
             for argument, value in config.items():
-                if isinstance(sources[argument], str):
-                    constants[sources[argument]] = value
+                source = sources[argument]
+                if isinstance(source, str):
+                    constants[source] = value
+                elif "kwarg" in source and (source["kwarg"] in parameters or open_keywords):
+                    constants[source["kwarg"]] = value
+                elif "kwarg" in source and value != source["default"]:
+                    raise ValueError(
+                        f"The config of operation {op_name!r} ({class_name}) sets {argument}={value!r}, which "
+                        f"kt.ops.{name}() does not take; remove it from the config."
+                    )
             called = {s.lstrip("*") for s in spec.args if isinstance(s, str)}
             called |= {s.lstrip("*") for _, s in spec.kwargs if isinstance(s, str)}
-            for parameter in inspect.signature(function).parameters.values():  # the function's defaults
+            for parameter in parameters.values():  # the function's defaults
                 if parameter.name not in constants and parameter.name not in called \
                         and parameter.default is not parameter.empty:
                     constants[parameter.name] = parameter.default
