@@ -8,7 +8,9 @@ calls `w.assign(...)`, `w.numpy()` (on weights that require grad), `w.path`. A s
 itself. Both set `__torch_function__` to torch's disabled implementation, as `nn.Parameter`
 does, so every op on them runs torch's ordinary dispatch and returns plain tensors; the only cost
 is torch's check of that attribute for a non-exact tensor type, tens of nanoseconds per op
-argument, which the forward/fit benchmarks do not resolve. Patching `torch.Tensor` would cost
+argument, which the forward/fit benchmarks do not resolve. Both types are registered where torch's
+optimizers look for tensor types that may use the foreach/fused kernels (as torch registers its
+own DTensor), so optimizer steps stay on the fast path. Patching `torch.Tensor` would cost
 nothing but would change `numpy()` for every tensor in the process; a wrapper would break every
 PyTorch tool. `state_dict()` holds plain detached tensors, so files and `weights_only` loading are
 unchanged.
@@ -16,6 +18,7 @@ unchanged.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy as np
@@ -145,6 +148,15 @@ class TrainableVariable(Variable, nn.Parameter):
             copy.__dict__.update(self.__dict__)  # name, path, regularizer, constraint
             memo[id(self)] = copy
         return memo[id(self)]
+
+
+# torch's optimizers (and grad clipping) pick their multi-tensor foreach/fused kernels only for tensor
+# types on these lists, compared exactly; torch registers its own DTensor the same way.
+for _module in ("torch.optim.optimizer", "torch.utils._foreach_utils"):
+    _registry = importlib.import_module(_module)._foreach_supported_types
+    for _kind in (Variable, TrainableVariable):
+        if _kind not in _registry:
+            _registry.append(_kind)
 
 
 def initial_value(initializer: Any, shape: Any, dtype: Any) -> torch.Tensor:

@@ -163,3 +163,11 @@ def test_training_and_mask_are_accepted_and_dropped():
     assert torch.equal(noisy(x), x)
     assert not torch.equal(noisy(torch.ones(64, 64), training=True), torch.ones(64, 64))
     assert not noisy.training and not noisy.dropout.training  # the mode is back after the call
+
+
+def test_optimizers_keep_their_multi_tensor_kernels():
+    # torch picks foreach/fused optimizer kernels (its default on GPUs) only for registered tensor types.
+    from torch.optim.optimizer import _foreach_supported_types
+
+    model = _model(kt)
+    assert all(type(w) in _foreach_supported_types for w in model.weights)
