@@ -171,3 +171,13 @@ def test_optimizers_keep_their_multi_tensor_kernels():
 
     model = _model(kt)
     assert all(type(w) in _foreach_supported_types for w in model.weights)
+
+
+def test_training_reaches_wrapped_torch_modules_and_functional_nodes():
+    wrapper = kt.layers.TorchModuleWrapper(torch.nn.Dropout(0.99))
+    x = torch.ones(64, 64)
+    assert torch.equal(wrapper(x), x) and not torch.equal(wrapper(x, training=True, mask=None), x)
+    assert not wrapper.module.training
+    inputs = kt.Input((3,))
+    outputs = kt.layers.Dense(2)(inputs, training=False)  # recorded without the argument Dense does not take
+    assert kt.Model(inputs, outputs)(np.ones((4, 3), "float32")).shape == (4, 2)

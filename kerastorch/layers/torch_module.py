@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import nn
 
-from .layer import Layer, snake_case, unique_name
+from .layer import Layer, _accepts, snake_case, unique_name
 
 
 class TorchModuleWrapper(Layer):
@@ -27,8 +27,18 @@ class TorchModuleWrapper(Layer):
         if not self._trainable:
             self.trainable = False
 
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        return self.module(*args, **kwargs)
+    def forward(self, *args: Any, training: bool | None = None, mask: Any = None, **kwargs: Any) -> Any:
+        """Call the module; `training=` sets its mode for this call, `mask=` reaches it if its forward takes one."""
+        if mask is not None and _accepts(type(self.module).forward, "mask"):
+            kwargs["mask"] = mask
+        if training is None or bool(training) == self.module.training:
+            return self.module(*args, **kwargs)
+        previous = self.module.training
+        self.module.train(bool(training))
+        try:
+            return self.module(*args, **kwargs)
+        finally:
+            self.module.train(previous)
 
     @property
     def layer_type(self) -> str:
