@@ -192,9 +192,11 @@ class Trainer:
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
         self._compiled_metrics.loss_tracker.update_state(loss, sample_weight=_batch_size(x, y_pred))
         optimizer = self.optimizer
-        if isinstance(optimizer, optimizers_module.Optimizer):
+        params = [p for p in self.parameters() if p.requires_grad]
+        if not params:
+            warnings.warn(f"Model {self.name!r} has no trainable weights; nothing is updated.", stacklevel=2)
+        elif isinstance(optimizer, optimizers_module.Optimizer):
             optimizer.scale_loss(loss).backward()
-            params = [p for p in self.parameters() if p.requires_grad]
             optimizer.apply([p.grad for p in params], params)
         else:
             loss.backward()
@@ -258,8 +260,8 @@ class Trainer:
     def _build_optimizer(self) -> None:
         optimizer = self.optimizer
         if isinstance(optimizer, optimizers_module.Optimizer):
-            if not optimizer.built:
-                optimizer.build(self.parameters())
+            if not optimizer.built and any(p.requires_grad for p in self.parameters()):
+                optimizer.build(self.parameters())  # (a model with nothing to train: see _train_runner)
         elif not isinstance(optimizer, torch.optim.Optimizer):
             params = [p for p in self.parameters() if p.requires_grad]
             self.optimizer = optimizer(params)
@@ -343,6 +345,10 @@ class Trainer:
         overrides none of Keras's step hooks, else its own `train_step` on Keras-packed data."""
         if self._custom("train_step", "compute_loss", "compute_metrics", "get_metrics_result", "metrics"):
             return _CustomRun(self, self.train_step)
+        if not any(p.requires_grad for p in self.parameters()):
+            warnings.warn(f"Model {self.name!r} has no trainable weights: fit computes its loss and metrics "
+                          "but updates nothing (as in Keras).", stacklevel=3)
+            return _BuiltinRun(self, module, self._test_step)
         return _BuiltinRun(self, module, self._train_step)
 
     def _test_runner(self, module: nn.Module) -> "_Run":
