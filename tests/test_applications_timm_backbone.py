@@ -1,6 +1,7 @@
-"""TimmBackbone: any timm model as a channels_last layer with real counts and symbolic shapes."""
+"""TimmBackbone: any timm model as a channels_last layer that never silently differs from timm."""
 
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -26,6 +27,18 @@ def checkpoint(reference, tmp_path_factory):
     return str(path)
 
 
+def _timm_count(model):
+    """timm's parameters plus its float state (BatchNorm statistics), as Keras counts weights: every float
+    tensor of the state dict, each once (non-persistent buffers are derived values, not weights)."""
+    unique = {id(t): t for t in model.state_dict(keep_vars=True).values() if t.is_floating_point()}
+    return sum(t.numel() for t in unique.values())
+
+
+def _save(model, path):
+    torch.save(model.state_dict(), path)
+    return str(path)
+
+
 def test_channels_last_in_and_out_matches_timm(reference, checkpoint):
     layer = TimmBackbone(NAME, weights=checkpoint)
     x = torch.randn(2, 64, 64, 3)
@@ -35,9 +48,7 @@ def test_channels_last_in_and_out_matches_timm(reference, checkpoint):
     assert out.shape == (2, 2, 2, 512)
     assert out.is_contiguous()  # NCHW result in channels_last memory: the permute back is free
     torch.testing.assert_close(out, expected)
-    assert layer.count_params() == sum(p.numel() for p in reference.parameters()) + sum(
-        b.numel() for b in reference.buffers() if b.is_floating_point()
-    )
+    assert layer.count_params() == _timm_count(reference)
 
 
 def test_input_reaches_timm_as_a_zero_copy_view():
@@ -51,13 +62,23 @@ def test_input_reaches_timm_as_a_zero_copy_view():
     assert seen["x"].is_contiguous(memory_format=torch.channels_last)
 
 
-@pytest.mark.parametrize("pooling, reducer", [("avg", torch.mean), ("max", torch.amax)])
-def test_pooling(reference, checkpoint, pooling, reducer):
+@pytest.mark.parametrize("pooling", ["avg", "max", "avgmax", "catavgmax"])
+def test_pooling_is_timms_global_pool(reference, checkpoint, pooling):
+    expected_model = timm.create_model(NAME, num_classes=0, global_pool=pooling).eval()
+    expected_model.load_state_dict(reference.state_dict())
     layer = TimmBackbone(NAME, weights=checkpoint, pooling=pooling)
     x = torch.randn(2, 64, 64, 3)
     with torch.no_grad():
-        expected = reducer(reference.forward_features(x.permute(0, 3, 1, 2)), dim=(2, 3))
-        torch.testing.assert_close(layer(x), expected)
+        assert torch.equal(layer(x), expected_model(x.permute(0, 3, 1, 2)))
+
+
+def test_unsupported_pooling_lists_the_supported_ones():
+    with pytest.raises(ValueError, match=r"resnet18.*pooling='token'.*\['avg', 'max', 'avgmax', 'catavgmax'"):
+        TimmBackbone(NAME, pooling="token")
+    with pytest.raises(ValueError, match=r"pit_ti_224.*pooling='avg'.*\['token', ''\]"):
+        TimmBackbone("pit_ti_224", pooling="avg")  # timm's own bare AssertionError, explained
+    with pytest.raises(TypeError, match="pooling"):
+        TimmBackbone(NAME, pooling=1)
 
 
 def test_features_only_with_out_indices():
@@ -73,8 +94,8 @@ def test_channels_first_data_format():
     assert layer(torch.randn(1, 3, 64, 64)).shape == (1, 512, 2, 2)
 
 
-def test_head_only_modules_are_dropped_without_a_classifier():
-    vgg = TimmBackbone("vgg11")  # timm keeps fc6/fc7 (pre_logits) even with num_classes=0
+def test_feature_maps_keep_only_what_forward_features_reads():
+    vgg = TimmBackbone("vgg11")  # timm's fc6/fc7 (pre_logits) belong to the pooled features only
     assert not any(name.startswith("pre_logits") for name, _ in vgg.model.named_parameters())
     assert vgg.count_params() == 9_220_480
 
@@ -82,6 +103,8 @@ def test_head_only_modules_are_dropped_without_a_classifier():
 def test_classifier_kept_with_num_classes():
     layer = TimmBackbone(NAME, num_classes=7)
     assert layer(torch.randn(2, 64, 64, 3)).shape == (2, 7)
+    with pytest.raises(ValueError, match="headless"):
+        TimmBackbone(NAME, num_classes=7, pooling="avg")
 
 
 def test_symbolic_shapes_sequential_summary_and_freezing(checkpoint):
@@ -118,17 +141,21 @@ def test_get_config_round_trip():
     assert clone.name == "base" and clone.count_params() == layer.count_params()
 
 
-def test_argument_errors():
+def test_argument_errors(tmp_path):
     with pytest.raises(ValueError, match="not a timm model"):
         TimmBackbone("no_such_model_xyz")
-    with pytest.raises(ValueError, match="pooling"):
-        TimmBackbone(NAME, pooling="mean")
     with pytest.raises(ValueError, match="out_indices needs features_only"):
         TimmBackbone(NAME, out_indices=(1,))
     with pytest.raises(ValueError, match="resnet18.a1_in1k"):  # the valid tags are listed
         TimmBackbone(NAME + ".no_such_tag")
     with pytest.raises(TypeError, match="timm model name"):
         TimmBackbone(torch.nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="does not exist"):
+        TimmBackbone(NAME, weights=str(tmp_path / "missing.pth"))
+    with pytest.raises(ValueError, match="pooling=..."):
+        TimmBackbone(NAME, global_pool="avg")
+    with pytest.raises(ValueError, match="two sources"):
+        TimmBackbone(NAME, pretrained=True, weights=str(tmp_path / "x.pth"))
 
 
 def test_pretrained_offline_fails_fast_naming_the_cache(tmp_path, monkeypatch):
@@ -137,9 +164,183 @@ def test_pretrained_offline_fails_fast_naming_the_cache(tmp_path, monkeypatch):
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hf"))
     start = time.perf_counter()
     with pytest.raises(ValueError, match="resnet18.a1_in1k") as error:
-        TimmBackbone(NAME, pretrained=True)
+        TimmBackbone(NAME, weights="imagenet")
     assert time.perf_counter() - start < 1.0
     assert str(tmp_path / "hf") in str(error.value)
     # An untagged name means timm's default tag, not the alphabetically first one (ra4_e3600_...).
     with pytest.raises(ValueError, match=r"efficientnet_b0\.ra_in1k/"):
         TimmBackbone("efficientnet_b0", pretrained=True)
+
+
+# ------------------------------------------------------------------------- checkpoints are exact
+
+
+def _hub_file(tmp_path, monkeypatch, model, repo):
+    """Put `model`'s state dict where huggingface_hub's cache keeps `repo`'s model.safetensors."""
+    from safetensors.torch import save_file
+
+    cache = tmp_path / "hf"
+    snapshot = cache / ("models--" + repo.replace("/", "--")) / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (cache / ("models--" + repo.replace("/", "--")) / "refs").mkdir()
+    (cache / ("models--" + repo.replace("/", "--")) / "refs" / "main").write_text("0" * 40)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(snapshot / "model.safetensors"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(cache))
+
+
+def test_hub_tag_loads_from_the_cache_with_every_tensor(tmp_path, monkeypatch):
+    torch.manual_seed(1)
+    source = timm.create_model("resnet18.a1_in1k")  # with its classifier, as timm publishes it
+    _hub_file(tmp_path, monkeypatch, source, timm.models.get_pretrained_cfg("resnet18.a1_in1k").hf_hub_id)
+    layer = TimmBackbone("resnet18.a1_in1k", weights="imagenet", pooling="avg")
+    expected = {k: v for k, v in source.state_dict().items() if not k.startswith("fc.")}
+    assert expected.keys() == layer.model.state_dict().keys()
+    assert all(torch.equal(v, expected[k]) for k, v in layer.model.state_dict().items())
+
+
+def _vit_with_trained_norm(tmp_path):
+    torch.manual_seed(2)
+    vit = timm.create_model("vit_tiny_patch16_224", num_classes=0).eval()
+    with torch.no_grad():
+        vit.norm.weight.uniform_(0.5, 2.0)
+        vit.norm.bias.normal_()
+    return vit, _save(vit, tmp_path / "vit.pth")
+
+
+def test_vit_checkpoint_with_avg_pooling_is_refused_not_silently_dropped(tmp_path):
+    vit, path = _vit_with_trained_norm(tmp_path)
+    # timm's 'avg' ViT replaces the final norm by fc_norm: the checkpoint's norm has no place in it.
+    with pytest.raises(ValueError, match=r"norm\.weight.*norm\.bias.*fc_norm\.weight") as error:
+        TimmBackbone("vit_tiny_patch16_224", weights=path, pooling="avg")
+    assert "strict=False" in str(error.value) and "fc_norm" in str(error.value)
+    with pytest.warns(UserWarning, match=r"dropped these checkpoint tensors.*'norm\.weight', 'norm\.bias'"):
+        with pytest.warns(UserWarning, match=r"random initialisation.*'fc_norm\.weight', 'fc_norm\.bias'"):
+            TimmBackbone("vit_tiny_patch16_224", weights=path, pooling="avg", strict=False)
+
+
+def test_vit_checkpoint_keeps_its_final_norm_with_token_pooling_and_feature_maps(tmp_path):
+    vit, path = _vit_with_trained_norm(tmp_path)
+    x = torch.randn(1, 224, 224, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is dropped, so nothing is said
+        pooled = TimmBackbone("vit_tiny_patch16_224", weights=path, pooling="token")
+        tokens = TimmBackbone("vit_tiny_patch16_224", weights=path)
+    assert torch.equal(pooled.model.norm.weight, vit.norm.weight)
+    with torch.no_grad():
+        assert torch.equal(pooled(x), vit(x.permute(0, 3, 1, 2)))
+        assert torch.equal(tokens(x), vit.forward_features(x.permute(0, 3, 1, 2)))
+    assert tokens(x).shape == (1, 197, 192)
+
+
+def test_mismatched_checkpoint_names_the_keys(tmp_path):
+    path = _save(timm.create_model("resnet34", num_classes=0), tmp_path / "r34.pth")
+    with pytest.raises(ValueError, match=r"resnet18.*layer1\.2\.conv1\.weight"):
+        TimmBackbone(NAME, weights=path)
+
+
+# ------------------------------------------------------------------- the cases the issue found
+
+
+@pytest.mark.parametrize("name, size", [("maxvit_nano_rw_256", 256), ("coatnet_nano_rw_224", 224),
+                                        ("coatnext_nano_rw_224", 224)])
+def test_maxvit_and_coatnet_feature_maps_keep_their_relative_position_tables(name, size, tmp_path):
+    reference = timm.create_model(name, num_classes=0).eval()
+    layer = TimmBackbone(name, weights=_save(reference, tmp_path / "w.pth"))
+    x = torch.randn(1, size, size, 3)
+    with torch.no_grad():
+        assert torch.equal(layer(x), reference.forward_features(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1))
+
+
+
+
+@pytest.mark.parametrize("name, width", [("mobilenetv3_small_050", 1024), ("vgg11", 4096)])
+def test_pooled_feature_width_is_timms(name, width, tmp_path):
+    reference = timm.create_model(name, num_classes=0).eval()
+    layer = TimmBackbone(name, weights=_save(reference, tmp_path / "w.pth"), pooling="avg")
+    x = torch.randn(2, 64, 64, 3)
+    with torch.no_grad():
+        out = layer(x)
+        assert out.shape == (2, width) and torch.equal(out, reference(x.permute(0, 3, 1, 2)))
+    assert layer.count_params() == _timm_count(reference)
+
+
+@pytest.mark.parametrize("name, pooling", [("crossvit_tiny_240", "token"), ("deit_tiny_distilled_patch16_224", "token"),
+                                           ("pit_ti_224", "token"), ("pit_ti_distilled_224", "token")])
+def test_list_feature_and_distilled_models_build(name, pooling, tmp_path):
+    reference = timm.create_model(name, num_classes=0).eval()
+    size = reference.pretrained_cfg["input_size"][-1]
+    x = torch.randn(1, size, size, 3)
+    pooled = TimmBackbone(name, pooling=pooling, weights=_save(reference, tmp_path / "w.pth"))
+    with torch.no_grad():
+        assert torch.equal(pooled(x), reference(x.permute(0, 3, 1, 2)))
+    features = TimmBackbone(name)
+    out = features(x)
+    with torch.no_grad():
+        expected = reference.forward_features(x.permute(0, 3, 1, 2))
+    assert type(out) is type(expected)  # crossvit: a list of token tensors per branch
+    symbolic = kt.Input((size, size, 3)) | features
+    flat = symbolic if isinstance(symbolic, (list, tuple)) else [symbolic]
+    real = out if isinstance(out, (list, tuple)) else [out]
+    assert [tuple(s.shape)[1:] for s in flat] == [tuple(r.shape)[1:] for r in real]
+
+
+# --------------------------------------------------------------- every family, checked against timm
+
+
+def default_pooling(model):
+    """The `global_pool` a timm model was built with (what `num_classes=0` pools by), or None."""
+    for owner in (model, getattr(model, "head", None)):
+        pool = getattr(owner, "global_pool", getattr(owner, "pool_type", None))
+        pool = getattr(pool, "pool_type", pool)
+        if isinstance(pool, str):
+            return pool
+    return None
+
+
+def check_architecture(name, kwargs, size, tmp_path):
+    """Build, count, compare with timm bitwise, freeze and fit, and round-trip the weights of one model."""
+    torch.manual_seed(0)
+    reference = timm.create_model(name, num_classes=0, **kwargs).eval()
+    with torch.no_grad():  # non-trivial statistics, so a load or an update that touches them shows
+        for buffer_name, buffer in reference.named_buffers():
+            if buffer_name.endswith("running_mean"):
+                buffer.normal_(0, 0.1)
+            elif buffer_name.endswith("running_var"):
+                buffer.uniform_(0.5, 1.5)
+    pooling = default_pooling(reference)
+    assert pooling, f"{name}: no global_pool attribute to read timm's default pooling from"
+    path = _save(reference, tmp_path / "reference.pth")
+    backbone = TimmBackbone(name, weights=path, pooling=pooling, **kwargs)
+    model = kt.Sequential([backbone, kt.layers.Dense(2)])
+    x = torch.randn(2, size, size, 3)
+    model(x)  # builds the head; shapes come from a real call (meta inference is symbolic.py's to test)
+    expected_count = _timm_count(reference)
+    assert backbone.count_params() == expected_count
+    lines = []
+    model.summary(print_fn=lines.append)
+    row = next(line for line in lines if backbone.name in line)
+    assert f"{expected_count:,}" in row
+
+    with torch.no_grad():
+        assert torch.equal(backbone(x), reference(x.permute(0, 3, 1, 2))), f"{name}: features differ from timm's"
+
+    expected_state = {k: v.clone() for k, v in reference.state_dict().items()}
+    backbone.trainable = False
+    model.compile(optimizer="sgd", loss="mse")
+    dense_before = model.layers[-1].bias.detach().clone()
+    model.fit(x, torch.randn(2, 2), batch_size=1, epochs=1, verbose=0, shuffle=False)  # two steps
+    assert not torch.equal(model.layers[-1].bias, dense_before)  # the head did train
+    state = backbone.model.state_dict()
+    assert state.keys() == expected_state.keys()
+    changed = [k for k, v in state.items() if not torch.equal(v, expected_state[k])]
+    assert not changed, f"{name}: a frozen backbone changed {changed}"
+
+    weights_file = str(tmp_path / "model.safetensors")
+    model.save_weights(weights_file)
+    with torch.no_grad():
+        for tensor in backbone.model.state_dict().values():
+            tensor.zero_()
+    model.load_weights(weights_file)
+    restored = [k for k, v in backbone.model.state_dict().items() if not torch.equal(v, expected_state[k])]
+    assert not restored, f"{name}: the weights file did not restore {restored}"

@@ -19,11 +19,27 @@ def test_every_keras_name_is_exported_with_its_family():
     for name, spec in timm_models.SPECS.items():
         assert callable(getattr(kt.applications, name))
         assert callable(getattr(kt.applications, spec.family).preprocess_input)
-        assert spec.timm_name in timm.list_pretrained(spec.timm_name)  # the tag exists in timm
-        assert f"{spec.ours_params[0]:,}" in getattr(kt.applications, name).__doc__
+        if "." in spec.timm_name:
+            assert spec.timm_name in timm.list_pretrained(spec.timm_name)  # the tag exists in timm
+        else:  # no timm weights: the docstring says so
+            assert not timm.list_pretrained(spec.timm_name) and "no ImageNet weights" in spec.note
+        doc = getattr(kt.applications, name).__doc__
+        assert f"{spec.ours_params[0]:,}" in doc and f"{spec.keras_params[1]:,}" in doc
 
 
-@pytest.mark.parametrize("name", ["MobileNetV3Small"])
+@pytest.mark.parametrize("name", ["MobileNet", "ResNet50V2", "NASNetLarge", "NASNetMobile"])
+def test_signatures_are_keras(name):
+    import inspect
+
+    import keras
+
+    ours = inspect.signature(getattr(kt.applications, name)).parameters
+    theirs = inspect.signature(getattr(keras.applications, name)).parameters
+    assert list(ours) == list(theirs)
+    assert all(ours[k].default == theirs[k].default for k in ours if k != "name")
+
+
+@pytest.mark.parametrize("name", ["MobileNetV3Small", "MobileNet"])
 def test_counts_equal_keras(name):
     import keras
 
@@ -34,7 +50,8 @@ def test_counts_equal_keras(name):
         assert ours == reference.count_params()
 
 
-@pytest.mark.parametrize("name", ["EfficientNetB0", "DenseNet121", "InceptionV3", "ConvNeXtTiny", "VGG16", "ResNet50"])
+@pytest.mark.parametrize("name", ["EfficientNetB0", "DenseNet121", "InceptionV3", "ConvNeXtTiny", "VGG16", "ResNet50",
+                                  "MobileNet", "ResNet50V2", "ResNet101V2", "ResNet152V2", "NASNetLarge"])
 def test_documented_counts_hold(name):
     """The counts in the docstrings (Keras's measured with Keras 3.15, ours with this code)."""
     spec = timm_models.SPECS[name]
@@ -45,6 +62,39 @@ def test_documented_counts_hold(name):
     assert model.name == spec.model_name
     _, without_top = _count(name, include_top=False)
     assert without_top == spec.ours_params[1]
+
+
+@pytest.mark.parametrize("name", ["ResNet50V2"])
+def test_documented_keras_counts_hold(name):
+    import keras
+
+    spec = timm_models.SPECS[name]
+    for include_top, expected in zip((True, False), spec.keras_params):
+        with torch.device("meta"):
+            assert getattr(keras.applications, name)(weights=None, include_top=include_top).count_params() == expected
+
+
+@pytest.mark.parametrize("name, pooling, width, count", [
+    ("VGG16", "avg", 512, 14_714_688), ("MobileNetV3Small", "max", 576, 939_120), ("ConvNeXtTiny", "avg", 768, 27_820_128),
+])
+def test_pooling_is_keras_global_pooling_of_the_feature_maps(name, pooling, width, count):
+    """Keras pools the last feature map (timm's pre-logits blocks, VGG's fc6/fc7, are part of the top)."""
+    model, params = _count(name, include_top=False, pooling=pooling)
+    assert tuple(model.outputs[0].shape) == (None, width) and params == count
+
+
+def test_mobilenet_arguments():
+    model, _ = _count("MobileNet", input_shape=(160, 160, 3), include_top=False)
+    assert model.name == "mobilenet_1.00_160"
+    assert model.layers[-1].model.drop_rate == 1e-3  # Keras's dropout before the classifier
+    with pytest.raises(NotImplementedError, match="alpha=0.5"):
+        kt.applications.MobileNet(alpha=0.5, weights=None)
+    with pytest.raises(NotImplementedError, match="depth_multiplier=2"):
+        kt.applications.MobileNet(depth_multiplier=2, weights=None)
+    with pytest.raises(NotImplementedError, match="NASNet-A Mobile"):
+        kt.applications.NASNetMobile(weights=None)
+    with pytest.raises(ValueError, match="no pretrained weights for 'resnetv2_152'"):
+        kt.applications.ResNet152V2()
 
 
 def test_pooling_input_shape_and_classes():

@@ -3,37 +3,61 @@
 The timm module is held as is (its parameters are the layer's parameters), so pretrained timm
 weights, `torch.compile` and timm's own tooling keep working. Images enter as `(N, H, W, C)` and reach
 timm as a zero-copy `permute` view (already `channels_last` in memory); feature maps leave the same way.
+Features come from timm's own classifier API (`forward_features`, `forward_head(pre_logits=True)`), so
+a pooled backbone computes exactly what `timm.create_model(name, num_classes=0, global_pool=pooling)`
+computes, and checkpoints load through timm's loader with every tensor accounted for.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from typing import Any, Sequence
+import logging
+import os
+import re
+import warnings
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils import _pytree as pytree
 
 from .. import config
 from ..layers.layer import Layer
 from . import pretrained as pretrained_files
 
-_POOLINGS = (None, "avg", "max")
+# Values of timm's `global_pool` tried when a model refuses the one asked for, to list the ones it takes.
+_POOLING_CANDIDATES = ("avg", "max", "avgmax", "catavgmax", "token", "map", "prr", "fast", "")
 
 
 class TimmBackbone(Layer):
     """`timm.create_model(name, ...)` as a layer with Keras's image conventions.
 
-    - Without a classifier (`num_classes=0`, the default) the layer returns `forward_features`:
-      a feature map, or with `pooling="avg"`/`"max"` its global average/max over space (as Keras's
-      `include_top=False, pooling=...`). Modules that only the dropped head used are removed, so
-      parameter counts are those of the features alone.
-    - `num_classes=k` (a timm keyword) keeps timm's classifier and returns logits.
-    - `features_only=True` returns the list of feature maps at `out_indices` (timm's feature API).
-    - `head_norm=True` keeps the classifier head's normalisation (`model.head.norm`, e.g. ConvNeXt's
-      LayerNorm) and applies it over channels after pooling, as Keras's ConvNeXt without top does.
-    - `pretrained=True` uses cached timm weights (Hugging Face or torch hub cache) or downloads them;
-      `weights=path` loads a local checkpoint through timm's `pretrained_cfg_overlay=dict(file=path)`.
+    Args:
+        name: a timm model name, optionally with a pretrained tag (`"resnet50.a1_in1k"`).
+        weights: `None` (random), `"imagenet"` (timm's pretrained weights for the name or tag, from the
+            Hugging Face / torch hub cache or downloaded) or the path of a local checkpoint (a timm
+            state dict as `.safetensors`, `.pth`/`.bin` read with `weights_only=True`, or `.npz`).
+        pretrained: `True` is `weights="imagenet"` (timm's spelling).
+        pooling: `None` returns `forward_features` (feature maps channels_last, tokens for token
+            models, lists/dicts as timm returns them); only what `forward_features` uses is kept, so
+            counts are those of the features. Any value timm's `global_pool` accepts for the model
+            (`"avg"`, `"max"`, `"avgmax"`, `"token"`, `"map"`, ...) returns exactly the features of
+            `timm.create_model(name, num_classes=0, global_pool=pooling)`, pre-logits blocks included;
+            others raise a `ValueError` listing the ones the model takes.
+        strict: a checkpoint tensor the model has no place for, or a model tensor the checkpoint lacks,
+            raises a `ValueError`; `strict=False` loads the rest and warns (Python `warnings`) listing
+            each such key. The classifier of a checkpoint is not part of a headless backbone
+            (`num_classes=0`) and is left out, as timm does.
+        features_only, out_indices: timm's feature-pyramid API (a list of channels_last maps).
+        head_norm: with `pooling=None`, keep the head's LayerNorm (`model.head.norm`, ConvNeXt) and
+            apply it over channels, as Keras's ConvNeXt without top does.
+        input_shape, data_format, layer_name, trainable, dtype: as for any layer (`layer_name` is the
+            layer's name; `name` is timm's).
+        **timm_kwargs: passed to `timm.create_model` (`num_classes=k` keeps a classifier and returns
+            logits, `img_size=...`, `drop_path_rate=...`).
     """
 
     def __init__(
@@ -45,10 +69,11 @@ class TimmBackbone(Layer):
         out_indices: Sequence[int] | None = None,
         input_shape: tuple | None = None,
         data_format: str | None = None,
-        weights: str | None = None,
+        weights: Any = None,
         layer_name: str | None = None,
         trainable: bool = True,
         head_norm: bool = False,
+        strict: bool = True,
         dtype: Any = None,
         **timm_kwargs: Any,
     ):
@@ -56,14 +81,15 @@ class TimmBackbone(Layer):
 
         if not isinstance(name, str):
             raise TypeError(f"TimmBackbone expected a timm model name (str), received {type(name).__name__}.")
-        if pooling not in _POOLINGS:
-            raise ValueError(f"TimmBackbone {name!r}: pooling must be None, 'avg' or 'max', received {pooling!r}.")
+        if pooling is not None and not isinstance(pooling, str):
+            raise TypeError(f"TimmBackbone {name!r}: pooling must be None or a string, received {pooling!r}.")
         if features_only and pooling is not None:
             raise ValueError(f"TimmBackbone {name!r}: pooling does not apply with features_only=True; drop one of them.")
         if out_indices is not None and not features_only:
             raise ValueError(f"TimmBackbone {name!r}: out_indices needs features_only=True.")
-        if weights is not None and not isinstance(weights, (str, bytes)) and not hasattr(weights, "__fspath__"):
-            raise TypeError(f"TimmBackbone {name!r}: weights must be a file path, received {type(weights).__name__}.")
+        if "global_pool" in timm_kwargs:
+            raise ValueError(f"TimmBackbone {name!r}: pass the pooling as pooling=..., not global_pool=....")
+        weights = _standardize_weights(name, weights, pretrained)
         if not timm.is_model(name.split(".")[0]):
             raise ValueError(
                 f"TimmBackbone: {name!r} is not a timm model name; see timm.list_models('pattern*') for the choices."
@@ -89,35 +115,33 @@ class TimmBackbone(Layer):
         else:
             create_kwargs.setdefault("num_classes", 0)
         self.headless = not features_only and create_kwargs.get("num_classes") == 0
+        if pooling is not None and not self.headless:
+            raise ValueError(
+                f"TimmBackbone {name!r}: pooling={pooling!r} applies to a headless backbone; drop pooling to keep "
+                "timm's classifier (num_classes) or drop num_classes to get pooled features."
+            )
         if self.headless and pooling is not None:
-            create_kwargs.setdefault("global_pool", pooling)
-
-        load = bool(pretrained) or weights is not None
-        if weights is not None:
-            create_kwargs["pretrained_cfg_overlay"] = dict(file=str(weights))
-        elif pretrained:
-            cfg = _pretrained_cfg(name)
-            cached = pretrained_files.timm_weights_or_error(name, cfg)
-            if cached is not None:
-                create_kwargs["pretrained_cfg_overlay"] = dict(file=cached)
+            create_kwargs["global_pool"] = pooling
 
         self.timm_name = name
         self.pooling = pooling
         self.features_only = bool(features_only)
-        self.model = timm.create_model(name, pretrained=load, **create_kwargs)
+        self.strict = bool(strict)
+        self.model = _create(name, weights, create_kwargs, self.strict)
         if self._dtype != torch.float32:
             self.model.to(self._dtype)
         nn.Module.train(self, False)
         self._nhwc_features = getattr(self.model, "output_fmt", "NCHW") == "NHWC"
         self.head_norm = bool(head_norm)
         norm = getattr(getattr(self.model, "head", None), "norm", None)
-        if self.head_norm and not (self.headless and isinstance(norm, nn.Module) and hasattr(norm, "weight")):
+        if self.head_norm and not (self.headless and pooling is None and isinstance(norm, nn.Module)
+                                   and hasattr(norm, "weight")):
             raise ValueError(
-                f"TimmBackbone {name!r}: head_norm=True needs a headless model whose head has a `norm` layer "
-                "(as timm's ConvNeXt); drop head_norm or num_classes/features_only."
+                f"TimmBackbone {name!r}: head_norm=True needs pooling=None on a headless model whose head has a "
+                "`norm` layer (as timm's ConvNeXt); pooled features already include it. Drop head_norm."
             )
-        if self.headless:
-            self._drop_head_only_modules(keep=norm if self.head_norm else None)
+        if self.headless and pooling is None:
+            _drop_unused(self.model, self._probe_shape(create_kwargs), keep=norm if self.head_norm else None)
         self.built = True
         if not trainable:
             self.trainable = False
@@ -137,31 +161,33 @@ class TimmBackbone(Layer):
         if not self.headless:
             return self.model(inputs)
         features = self.model.forward_features(inputs)
-        if features.ndim != 4:  # tokens (ViT-like): timm's own pooling knows the class token
-            return features if self.pooling is None else self.model.forward_head(features, pre_logits=True)
-        spatial = (1, 2) if self._nhwc_features else (2, 3)
-        if self.pooling == "avg":
-            features = features.mean(spatial)
-        elif self.pooling == "max":
-            features = features.amax(spatial)
-        else:
-            features = self._image_out(features, nhwc=self._nhwc_features)
+        if self.pooling is not None:
+            return self.model.forward_head(features, pre_logits=True)
         if self.head_norm:
             norm = self.model.head.norm
-            channels_first = features.ndim == 4 and self.data_format == "channels_first"
-            x = features.movedim(1, -1) if channels_first else features
-            x = torch.nn.functional.layer_norm(x, x.shape[-1:], norm.weight, norm.bias, norm.eps)
-            features = x.movedim(-1, 1) if channels_first else x
-        return features
+            x = features if self._nhwc_features else features.movedim(1, -1)
+            features = torch.nn.functional.layer_norm(x, x.shape[-1:], norm.weight, norm.bias, norm.eps)
+            return features if self.data_format == "channels_last" else features.movedim(-1, 1)
+        return pytree.tree_map(lambda t: self._image_out(t, nhwc=self._nhwc_features), features)
 
-    def _image_out(self, x: torch.Tensor, nhwc: bool) -> torch.Tensor:
-        if x.ndim != 4:
+    def _image_out(self, x: Any, nhwc: bool) -> Any:
+        if not isinstance(x, torch.Tensor) or x.ndim != 4:
             return x
         if self.data_format == "channels_last" and not nhwc:
             return x.permute(0, 2, 3, 1)
         if self.data_format == "channels_first" and nhwc:
             return x.permute(0, 3, 1, 2)
         return x
+
+    # ------------------------------------------------------------------------------- freezing
+
+    def _sync_batchnorm_modes(self) -> None:
+        """A frozen backbone keeps every running statistic (BatchNorm, EvoNorm, ...) as it is."""
+        super()._sync_batchnorm_modes()
+        if not self._trainable:
+            for module in self.model.modules():
+                if any(n.startswith("running_") and b.is_floating_point() for n, b in module.named_buffers(recurse=False)):
+                    module.training = False  # this module only: dropout elsewhere keeps training mode
 
     # -------------------------------------------------------------------------------- helpers
 
@@ -178,30 +204,202 @@ class TimmBackbone(Layer):
         """Normalise 0-255 RGB images the way this model's weights expect (see `preprocess_input`)."""
         return preprocess_input(x, self.data_config, data_format=self.data_format)
 
-    def _drop_head_only_modules(self, keep: nn.Module | None = None) -> None:
-        """Replace modules that `forward_features` never calls (dropped head layers) by Identity."""
-        size = tuple(self.model.pretrained_cfg.get("input_size", (3, 224, 224)))
-        called: set[int] = set() if keep is None else {id(keep)}
-        hooks = [m.register_forward_pre_hook(lambda mod, _args: called.add(id(mod))) for m in self.model.modules()]
+    def _probe_shape(self, create_kwargs: dict[str, Any]) -> tuple[int, ...]:
+        """An input shape (N, C, H, W) the model accepts: the layer's, else `img_size`, else timm's default."""
+        if self._batch_input_shape is not None and None not in self._batch_input_shape[1:]:
+            shape = self._batch_input_shape[1:]
+            return (1, *(shape if self.data_format == "channels_first" else (shape[2], shape[0], shape[1])))
+        channels, height, width = tuple(self.model.pretrained_cfg.get("input_size", (3, 224, 224)))
+        size = create_kwargs.get("img_size")
+        if size is not None:
+            height, width = (size, size) if isinstance(size, int) else tuple(size)
+        return (1, create_kwargs.get("in_chans", channels), height, width)
+
+
+# ------------------------------------------------------------------------------------ creation
+
+def _standardize_weights(name: str, weights: Any, pretrained: bool) -> Any:
+    """None, "imagenet" or a local file path (checked to exist)."""
+    if weights is not None and not isinstance(weights, (str, bytes)) and not hasattr(weights, "__fspath__"):
+        raise TypeError(f"TimmBackbone {name!r}: weights must be None, 'imagenet' or a file path, "
+                        f"received {type(weights).__name__}.")
+    if pretrained:
+        if weights not in (None, "imagenet"):
+            raise ValueError(f"TimmBackbone {name!r}: pretrained=True and weights={weights!r} ask for two sources; "
+                             "pass only one.")
+        return "imagenet"
+    if weights is None or weights == "imagenet":
+        return weights
+    path = os.fsdecode(weights)
+    if not os.path.isfile(path):
+        raise ValueError(f"TimmBackbone {name!r}: weights file {path!r} does not exist; pass the path of a timm "
+                         "checkpoint (.safetensors, .pth, .bin, .npz), 'imagenet' or None.")
+    return path
+
+
+def _create(name: str, weights: Any, create_kwargs: dict[str, Any], strict: bool) -> nn.Module:
+    """Create the timm model, loading `weights` with every checkpoint tensor accounted for."""
+    import timm
+
+    overlay = None
+    source = weights
+    if weights == "imagenet":
+        cfg = _pretrained_cfg(name)
+        cached = pretrained_files.timm_weights_or_error(name, cfg)  # None: timm downloads it
+        if cached is not None:
+            overlay, source = dict(file=cached), cached
+        else:
+            source = f"timm's pretrained weights for {name!r}"
+    elif weights is not None:
+        overlay = dict(file=weights)
+    if overlay is not None and not overlay["file"].endswith(".npz"):
+        overlay["custom_load"] = False  # a state dict file, not the original .npz that some configs expect
+    report = _LoadReport()
+    try:
+        with report.capture(enabled=weights is not None):
+            model = timm.create_model(name, pretrained=weights is not None, pretrained_cfg_overlay=overlay,
+                                      **create_kwargs)
+    except Exception as error:
+        if isinstance(error, RuntimeError) and "state_dict" in str(error):
+            raise ValueError(f"TimmBackbone {name!r}: the checkpoint {source} does not fit the model: {error}") from error
+        pooling = create_kwargs.get("global_pool")
+        if pooling is None:
+            raise
+        supported = _supported_poolings(name, create_kwargs)
+        if pooling in supported:
+            raise
+        raise ValueError(
+            f"TimmBackbone {name!r}: timm's model does not take pooling={pooling!r} ({type(error).__name__}: "
+            f"{error}); it takes pooling=None or one of {supported}."
+        ) from None
+    if weights is not None:
+        report.check(name, source, model, create_kwargs, strict)
+    return model
+
+
+class _LoadReport(logging.Handler):
+    """Collects the keys timm's loader reports as missing or unexpected (it only logs them)."""
+
+    _PATTERN = re.compile(r"^(Missing|Unexpected) keys \((.*)\) (?:discovered|found) while loading", re.S)
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.missing: list[str] = []
+        self.unexpected: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = self._PATTERN.match(record.getMessage())
+        if match:
+            keys = [k for k in match.group(2).split(", ") if k]
+            (self.missing if match.group(1) == "Missing" else self.unexpected).extend(keys)
+
+    @contextlib.contextmanager
+    def capture(self, enabled: bool) -> Iterator[None]:
+        if not enabled:
+            yield
+            return
+        logger = logging.getLogger("timm.models._builder")
+        level = logger.level
+        logger.addHandler(self)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)  # timm reports missing keys at INFO
         try:
-            probe = _FeaturesOnly(self.model)
-            tensors = itertools.chain(probe.named_parameters(remove_duplicate=False),
-                                      probe.named_buffers(remove_duplicate=False))
-            state = {k: torch.empty_like(v, device="meta") for k, v in tensors}
-            with torch.no_grad():
-                out = torch.func.functional_call(probe, state, (torch.empty((1, *size), device="meta"),), strict=False)
-        except Exception:
-            return  # shape probing failed (unusual model): keep everything, counts are then timm's
+            yield
         finally:
-            for hook in hooks:
-                hook.remove()
-        if out.ndim != 4:
-            return  # token models pool through their head; keep it
-        for parent in list(self.model.modules()):
-            for child_name, child in list(parent.named_children()):
-                unused = not any(id(m) in called for m in child.modules())
-                if unused and any(True for _ in child.parameters()):
-                    setattr(parent, child_name, nn.Identity())
+            logger.removeHandler(self)
+            logger.setLevel(level)
+
+    def check(self, name: str, source: Any, model: nn.Module, create_kwargs: dict[str, Any], strict: bool) -> None:
+        cfg = getattr(model, "pretrained_cfg", {}) or {}
+        classifiers = cfg.get("classifier") or ()
+        classifiers = (classifiers,) if isinstance(classifiers, str) else tuple(classifiers)
+        # A new classifier (num_classes differs from the checkpoint's) starts untrained, as asked.
+        missing = [k for k in self.missing if not any(k.startswith(c + ".") for c in classifiers)]
+        unexpected = list(self.unexpected)
+        if not (missing or unexpected):
+            return
+        hint = ""
+        if create_kwargs.get("global_pool") is not None:
+            hint = (f" pooling={create_kwargs['global_pool']!r} builds timm's model for that pooling, whose tensors "
+                    "can differ from the checkpoint's (a ViT with 'avg' uses fc_norm, not the final norm); use the "
+                    "pooling the checkpoint was trained with, or pooling=None.")
+        what = f"checkpoint tensors without a place in the model {unexpected}" if unexpected else ""
+        what += ("; " if what else "") + (f"model tensors the checkpoint lacks {missing}" if missing else "")
+        if strict:
+            raise ValueError(f"TimmBackbone {name!r}: the checkpoint {source} does not fit the model: {what}."
+                             f"{hint} Pass strict=False to load the rest with a warning.")
+        if unexpected:
+            warnings.warn(f"TimmBackbone {name!r}: strict=False dropped these checkpoint tensors of {source}: "
+                          f"{unexpected}.", stacklevel=4)
+        if missing:
+            warnings.warn(f"TimmBackbone {name!r}: strict=False left these model tensors at their random "
+                          f"initialisation ({source} lacks them): {missing}.", stacklevel=4)
+
+
+def _supported_poolings(name: str, create_kwargs: dict[str, Any]) -> list[str]:
+    """The `global_pool` values timm's model accepts, found by building it (on `meta`, no memory) with each."""
+    import timm
+
+    supported = []
+    for candidate in _POOLING_CANDIDATES:
+        kwargs = {**create_kwargs, "global_pool": candidate}
+        try:
+            with torch.device("meta"):
+                timm.create_model(name, pretrained=False, **kwargs)
+        except Exception:
+            continue
+        supported.append(candidate)
+    return supported
+
+
+def _drop_unused(model: nn.Module, input_shape: tuple[int, ...], keep: nn.Module | None = None) -> None:
+    """Replace by `Identity` each submodule none of whose tensors `forward_features` reads.
+
+    What counts is the tensors an operation receives (seen by a torch-function mode while the model
+    runs on `meta` copies), not which modules get called: tensors reached through methods or
+    attributes (MaxViT's relative-position `get_bias()`) count as used.
+    """
+    used = _tensors_read(model, input_shape)
+    if used is None:
+        return  # the model could not run on meta or at its default size: keep it whole
+    if keep is not None:
+        used.update(id(t) for t in itertools.chain(keep.parameters(), keep.buffers()))
+    for parent in list(model.modules()):
+        for child_name, child in list(parent.named_children()):
+            tensors = [id(t) for t in itertools.chain(child.parameters(), child.buffers())]
+            if tensors and not any(t in used for t in tensors):
+                setattr(parent, child_name, nn.Identity())
+
+
+class _Reads(TorchFunctionMode):
+    """Records every tensor handed to a torch operation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[int] = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        for leaf in pytree.tree_leaves((args, kwargs)):
+            if isinstance(leaf, torch.Tensor):
+                self.seen.add(id(leaf))
+        return func(*args, **kwargs)
+
+
+def _tensors_read(model: nn.Module, input_shape: tuple[int, ...]) -> set[int] | None:
+    """Ids of the model's tensors `forward_features` reads, from a run on meta (or, failing that, CPU) copies."""
+    probe = _FeaturesOnly(model)
+    originals = dict(itertools.chain(probe.named_parameters(), probe.named_buffers()))
+    for device in ("meta", "cpu"):
+        state = {k: torch.empty_like(v, device="meta") if device == "meta" else v.detach() for k, v in originals.items()}
+        reads = _Reads()
+        try:
+            with torch.no_grad(), reads:
+                torch.func.functional_call(probe, state, (torch.zeros(input_shape, device=device),), strict=False)
+        except Exception:
+            continue
+        return {id(originals[k]) for k, v in state.items() if id(v) in reads.seen}
+    return None
 
 
 class _FeaturesOnly(nn.Module):
@@ -209,7 +407,7 @@ class _FeaturesOnly(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> Any:
         return self.model.forward_features(x)
 
 
@@ -219,7 +417,7 @@ def _pretrained_cfg(name: str) -> Any:
 
     cfg = get_pretrained_cfg(name)
     if cfg is None or not (cfg.hf_hub_id or cfg.url or cfg.file):
-        raise ValueError(f"TimmBackbone: timm has no pretrained weights for {name!r}; use pretrained=False.")
+        raise ValueError(f"TimmBackbone: timm has no pretrained weights for {name!r}; use weights=None or a local file.")
     return cfg
 
 

@@ -13,6 +13,7 @@ implementations differ; each function's docstring states its numbers, measured w
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import types
 from typing import Any, Callable
 
@@ -20,6 +21,7 @@ import torch
 
 from .. import config
 from ..layers.core import Activation
+from ..layers.pooling import GlobalAveragePooling2D, GlobalMaxPooling2D
 from ..layers.layer import Layer
 from .timm_backbone import TimmBackbone, preprocess_input as _normalise
 
@@ -35,6 +37,7 @@ class _Spec:
     keras_params: tuple[int, int]   # Keras count_params() with top / without top
     ours_params: tuple[int, int]    # ours with top / without top
     note: str
+    leading: tuple[tuple[str, Any], ...] = ()  # Keras's parameters before include_top (MobileNet, NASNet)
 
 
 class ImageNormalization(Layer):
@@ -58,7 +61,7 @@ class ImageNormalization(Layer):
 
 
 def _build(spec: _Spec, include_top: bool, weights: Any, input_tensor: Any, input_shape: Any, pooling: str | None,
-           classes: int, classifier_activation: Any, name: str | None) -> Any:
+           classes: int, classifier_activation: Any, name: str | None, timm_kwargs: dict | None = None) -> Any:
     from ..models.sequential import Sequential
 
     where = f"kt.applications.{spec.keras_name}"
@@ -74,14 +77,17 @@ def _build(spec: _Spec, include_top: bool, weights: Any, input_tensor: Any, inpu
     if input_shape is None:
         side = spec.size if include_top else None
         input_shape = (3, side, side) if config.image_data_format() == "channels_first" else (side, side, 3)
+    # Keras's pooling is a global pooling of the last feature map; only ConvNeXt keeps its head's
+    # LayerNorm without the top (after the pooling, which is exactly timm's head with num_classes=0).
+    convnext = spec.family == "convnext" and not include_top
     backbone = TimmBackbone(
         spec.timm_name,  # the tag also picks the data config (mean/std) matching the weights
-        pretrained=weights == "imagenet",
-        weights=None if weights in ("imagenet", None) else weights,
-        pooling=None if include_top else pooling,
+        weights=weights,
+        pooling=pooling if convnext else None,
         num_classes=classes if include_top else 0,
         layer_name=spec.timm_name.split(".")[0],
-        head_norm=spec.family == "convnext" and not include_top,  # Keras keeps the head LayerNorm
+        head_norm=convnext and pooling is None,
+        **(timm_kwargs or {}),
     )
     model = Sequential(name=name or spec.model_name)
     model.add(input_tensor if input_tensor is not None else _input(input_shape))
@@ -89,6 +95,8 @@ def _build(spec: _Spec, include_top: bool, weights: Any, input_tensor: Any, inpu
         cfg = backbone.data_config
         model.add(ImageNormalization(cfg["mean"], cfg["std"], name="normalization"))
     model.add(backbone)
+    if not include_top and not convnext and pooling is not None:
+        model.add(GlobalAveragePooling2D(name="avg_pool") if pooling == "avg" else GlobalMaxPooling2D(name="max_pool"))
     if include_top and classifier_activation is not None:
         model.add(Activation(classifier_activation, name="predictions"))
     return model
@@ -100,20 +108,32 @@ def _input(shape: tuple) -> Any:
     return Input(shape=tuple(shape))
 
 
-def _make(spec: _Spec) -> Callable[..., Any]:
-    def application(
-        include_top: bool = True,
-        weights: Any = "imagenet",
-        input_tensor: Any = None,
-        input_shape: tuple | None = None,
-        pooling: str | None = None,
-        classes: int = 1000,
-        classifier_activation: Any = "softmax",
-        name: str | None = None,
-    ) -> Any:
-        return _build(spec, include_top, weights, input_tensor, input_shape, pooling, classes,
-                      classifier_activation, name)
+_COMMON = (("include_top", True), ("weights", "imagenet"), ("input_tensor", None), ("input_shape", None),
+           ("pooling", None), ("classes", 1000), ("classifier_activation", "softmax"), ("name", None))
 
+
+def _signature(spec: _Spec) -> inspect.Signature:
+    """Keras's signature: its leading parameters (if any), then the common application arguments."""
+    leading = dict(spec.leading)
+    common = [(k, v) for k, v in _COMMON if k not in leading]
+    names = [k for k, _ in spec.leading] + [k for k, _ in common]
+    defaults = {**dict(common), **leading}
+    return inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=defaults[n])
+                              for n in names])
+
+
+def _make(spec: _Spec) -> Callable[..., Any]:
+    signature = _signature(spec)
+
+    def application(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        extra = {k: arguments.pop(k) for k, _ in spec.leading if k not in dict(_COMMON)}
+        timm_kwargs = _LEADING_HANDLERS[spec.keras_name](spec, arguments, **extra) if extra else None
+        return _build(spec, timm_kwargs=timm_kwargs, **arguments)
+
+    application.__signature__ = signature
     keras_top, keras_notop = spec.keras_params
     ours_top, ours_notop = spec.ours_params
     application.__name__ = application.__qualname__ = spec.keras_name
@@ -165,6 +185,13 @@ _CONVNEXT = ("timm's ConvNeXt has Keras's blocks. As in Keras, the model normali
              "without the top it still ends with the head's LayerNorm (after the pooling, if any).")
 _VGG = ("timm's VGG (torchvision weights) stores the fully connected top as 7x7/1x1 convolutions: the same "
         "parameters as Keras's Flatten + Dense top, which is dropped without the top.")
+_RESNET_V2 = ("timm's ResNetV2 is the same pre-activation bottleneck network, but its convolutions have no bias "
+              "(Keras's stem, shortcut and last 1x1 convolutions have one, hence Keras's larger count) and each stage "
+              "downsamples in its first block (Keras: in its last).")
+_NASNET = ("timm's NASNet-A Large (6 @ 4032) with the TensorFlow-trained weights: Keras's count with the top; without "
+           "it, ours is the with-top count less the classifier, Keras 3.15's no-top graph is 28,896 smaller.")
+_MOBILENET = ("timm's MobileNet v1 (width 1.0) has Keras's layers, with timm's own weights (RA4 recipe), not "
+              "Keras's; the classifier is a Linear layer where Keras uses a 1x1 convolution (same parameters).")
 _RESNET = ("timm's ResNet is v1.5 (stride 2 in the 3x3 convolution, convolutions without bias); Keras's is v1 "
            "(stride in the first 1x1, biased convolutions), hence the smaller count. torchvision weights.")
 
@@ -231,9 +258,58 @@ _SPECS = [
     _Spec("ResNet50", "resnet50", "resnet50.tv_in1k", 224, "resnet50", False, (25_636_712, 23_587_712), (25_610_152, 23_561_152), _RESNET),
     _Spec("ResNet101", "resnet101", "resnet101.tv_in1k", 224, "resnet", False, (44_707_176, 42_658_176), (44_654_504, 42_605_504), _RESNET),
     _Spec("ResNet152", "resnet152", "resnet152.tv_in1k", 224, "resnet", False, (60_419_944, 58_370_944), (60_344_232, 58_295_232), _RESNET),
+    _Spec("ResNet50V2", "resnet50v2", "resnetv2_50.a1h_in1k", 224, "resnet_v2", False,
+          (25_613_800, 23_564_800), (25_594_792, 23_545_792), _RESNET_V2),
+    _Spec("ResNet101V2", "resnet101v2", "resnetv2_101.a1h_in1k", 224, "resnet_v2", False,
+          (44_675_560, 42_626_560), (44_639_144, 42_590_144), _RESNET_V2),
+    _Spec("ResNet152V2", "resnet152v2", "resnetv2_152", 224, "resnet_v2", False,
+          (60_380_648, 58_331_648), (60_328_872, 58_279_872),
+          _RESNET_V2 + " timm publishes no ImageNet weights for it: weights='imagenet' raises; use None or a file."),
+    _Spec("MobileNet", "mobilenet_1.00_224", "mobilenetv1_100.ra4_e3600_r224_in1k", 224, "mobilenet", False,
+          (4_253_864, 3_228_864), (4_253_864, 3_228_864), _MOBILENET,
+          leading=(("input_shape", None), ("alpha", 1.0), ("depth_multiplier", 1), ("dropout", 1e-3))),
+    _Spec("NASNetLarge", "nasnet_large", "nasnetalarge.tf_in1k", 331, "nasnet", False,
+          (88_949_818, 84_887_922), (88_949_818, 84_916_818), _NASNET, leading=(("input_shape", None),)),
 ]
 
+
+def _mobilenet_arguments(spec: _Spec, arguments: dict[str, Any], alpha: float, depth_multiplier: int,
+                         dropout: float) -> dict[str, Any]:
+    """Keras's MobileNet arguments: timm has width 1.0 and depth multiplier 1 only; dropout is timm's drop_rate."""
+    if alpha != 1.0:
+        raise NotImplementedError(f"kt.applications.MobileNet: alpha={alpha!r} is not available; timm's MobileNet "
+                                  "v1 exists at width 1.0 only (mobilenetv1_100). Use alpha=1.0.")
+    if depth_multiplier != 1:
+        raise NotImplementedError(f"kt.applications.MobileNet: depth_multiplier={depth_multiplier!r} is not "
+                                  "available; timm's MobileNet v1 has depth multiplier 1 only. Use 1.")
+    if arguments["name"] is None:  # Keras names the model after its width and input rows
+        shape = arguments["input_shape"]
+        rows = shape[1 if config.image_data_format() == "channels_first" else 0] if shape else None
+        arguments["name"] = f"mobilenet_{alpha:0.2f}_{rows or spec.size}"
+    return dict(drop_rate=float(dropout))
+
+
+_LEADING_HANDLERS: dict[str, Callable[..., dict[str, Any]]] = {"MobileNet": _mobilenet_arguments}
+
+
+def NASNetMobile(input_shape: tuple | None = None, include_top: bool = True, weights: Any = "imagenet",
+                 input_tensor: Any = None, pooling: str | None = None, classes: int = 1000,
+                 classifier_activation: Any = "softmax", name: str = "nasnet_mobile") -> Any:
+    """Keras's `NASNetMobile` (NASNet-A 4 @ 1056), with Keras's signature; not available.
+
+    timm implements NASNet-A only in its Large configuration (6 cells per stage, 4032 filters;
+    `kt.applications.NASNetLarge`) and has neither the Mobile network nor its weights. Keras 3.15 itself
+    refuses `NASNetMobile` on its torch backend, so there is no Keras count to compare with either.
+    """
+    raise NotImplementedError(
+        "kt.applications.NASNetMobile is not available: timm has no NASNet-A Mobile (4 @ 1056) network or weights, "
+        "only NASNet-A Large; use kt.applications.NASNetLarge, or MobileNet/MobileNetV2/MobileNetV3Small for a "
+        "small ImageNet base."
+    )
+
+
 APPLICATIONS: dict[str, Callable[..., Any]] = {spec.keras_name: _make(spec) for spec in _SPECS}
+APPLICATIONS["NASNetMobile"] = NASNetMobile
 FAMILIES: dict[str, types.SimpleNamespace] = {}
 for _spec in _SPECS:
     FAMILIES.setdefault(_spec.family, _family(_spec))
