@@ -206,6 +206,20 @@ def test_pipe_still_calls_layers_and_or_of_tensors_is_logical_or():
     assert ((x > 0) | (x < -1)).node.layer.layer_type == "LogicalOr"
 
 
+def test_clone_model_recreates_ops_nodes_like_keras():
+    def build(lib):
+        inputs = lib.Input((3, 4))
+        return lib.Model(inputs, lib.layers.Dense(2)(lib.ops.mean(inputs, axis=1) + 1))
+
+    model, reference = build(kt), build(keras)
+    clone, reference_clone = kt.models.clone_model(model), keras.models.clone_model(reference)
+    kinds = [getattr(op, "layer_type", type(op).__name__) for op in clone.operations]
+    assert kinds == [type(op).__name__ for op in reference_clone.operations]
+    assert not set(map(id, clone.operations)) & set(map(id, model.operations))  # new nodes, as in Keras
+    assert [op.name for op in clone.operations] == [op.name for op in model.operations]
+    assert clone.operations[1].get_config() == model.operations[1].get_config()
+
+
 def test_model_with_ops_compiles_fullgraph():
     inputs = kt.Input((3, 4))
     hidden = kt.layers.Dense(5)(inputs[:, 0] * 2 + kt.ops.mean(inputs, axis=1))

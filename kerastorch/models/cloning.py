@@ -10,6 +10,7 @@ from torch import nn
 from ..layers.input_layer import Input
 from ..layers.layer import Layer
 from ..layers.torch_module import TorchModuleWrapper
+from ..ops.node import Operation
 from ..symbolic import SymbolicTensor
 from ..tree import flatten, map_structure
 from .functional import Functional
@@ -61,6 +62,8 @@ def _clone_layer(layer: nn.Module) -> nn.Module:
             if callable(reset):
                 reset()
         return TorchModuleWrapper(module, name=layer.name, trainable=layer.trainable)
+    if isinstance(layer, Operation):  # an ops node, recreated from its config as Keras does
+        return Operation.from_config(layer.spec.module, layer.spec.class_name, layer.get_config())
     if not isinstance(layer, Layer):
         raise TypeError(f"clone_model cannot clone {type(layer).__name__}; pass clone_function=... for it.")
     return type(layer).from_config(layer.get_config())

@@ -28,6 +28,13 @@ _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_O
 _MODULE_PREFIX = "keras.src.ops."
 
 
+def _holds_symbolic(values: list | tuple) -> bool:
+    for value in values:
+        if value.__class__ is SymbolicTensor:
+            return True
+    return False
+
+
 def has_symbolic(args: tuple, kwargs: dict) -> bool:
     """Whether a call's arguments hold a symbolic tensor: top level, by keyword, or in a top-level list."""
     for value in args:
@@ -93,7 +100,12 @@ def wrap(function: Callable, name: str, group: str) -> Callable:
         return function  # Keras runs these on symbolic tensors as they are (`shape`, `dtype`)
 
     def op(*args, **kwargs):
-        if has_symbolic(args, kwargs):
+        # `has_symbolic`, inlined: this scan is all an eager call pays.
+        for value in args:
+            kind = value.__class__
+            if kind is SymbolicTensor or (kind in _SEQUENCES and _holds_symbolic(value)):
+                return symbolic_call(function, name, group, args, kwargs)
+        if kwargs and has_symbolic((), kwargs):
             return symbolic_call(function, name, group, args, kwargs)
         return function(*args, **kwargs)
 
