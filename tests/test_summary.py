@@ -381,6 +381,17 @@ def test_optimizer_params_appear_after_training_like_keras(optimizer):
     assert_renders_like_keras(models[kt], models[keras])
 
 
+def test_torch_optimizer_state_counts_as_optimizer_params():
+    """A torch.optim optimizer (beyond Keras) shows its state tensors once it has any."""
+    model = small_regressor(kt)
+    model.compile(optimizer=torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9), loss="mse")
+    model.fit(np.ones((4, 6), "float32"), np.zeros((4, 1), "float32"), epochs=1, verbose=0)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert f" Optimizer params: {trainable:,} ({readable_size(4 * trainable)})" in render(model)
+    frozen = 10  # BatchNormalization's moving mean and variance
+    assert f" Total params: {2 * trainable + frozen:,} " in render(model)
+
+
 # ---------------------------------------------------------------------- transfer learning (slow)
 
 
