@@ -37,14 +37,11 @@ def _holds_symbolic(values: list | tuple) -> bool:
 
 def has_symbolic(args: tuple, kwargs: dict) -> bool:
     """Whether a call's arguments hold a symbolic tensor: top level, by keyword, or in a top-level list."""
-    for value in args:
-        kind = value.__class__
-        if kind is SymbolicTensor or (kind in _SEQUENCES and any(v.__class__ is SymbolicTensor for v in value)):
-            return True
-    for value in kwargs.values():
-        kind = value.__class__
-        if kind is SymbolicTensor or (kind in _SEQUENCES and any(v.__class__ is SymbolicTensor for v in value)):
-            return True
+    for values in (args, kwargs.values()):
+        for value in values:
+            kind = value.__class__
+            if kind is SymbolicTensor or (kind in _SEQUENCES and _holds_symbolic(value)):
+                return True
     return False
 
 
@@ -61,7 +58,9 @@ class OpSpec:
         self.name = name  # the kt.ops function
         self.group = group  # Keras's module under keras.src.ops
         self.class_name = class_name
-        self.config = config  # ((constructor argument, function argument or {"const": v}), ...)
+        # ((constructor argument, function argument | {"const": v} | {"kwarg": name, "default": v}[, how
+        # Keras normalizes it]), ...)
+        self.config = config
         self.args = args  # function arguments passed positionally to the node; None: the call as given
         self.kwargs = kwargs  # ((keyword, function argument), ...); ("**", "**name") unpacks
 
@@ -141,6 +140,11 @@ def symbolic_call(function: Callable, name: str, group: str, args: tuple, kwargs
         raise TypeError(f"kt.ops.{spec.name}() {error}; see help(kt.ops.{spec.name}).") from None
     bound.apply_defaults()
     values = dict(bound.arguments)
+    needed = {s.lstrip("*") for s in spec.args if isinstance(s, str)}
+    needed |= {s.lstrip("*") for k, s in spec.kwargs if isinstance(s, str) and k != "**"}
+    missing = sorted(needed - set(signature.parameters))
+    if missing:  # kt.ops and Keras disagree on the op's signature: a bug to report, not a user error
+        raise TypeError(f"kt.ops.{spec.name}() lacks Keras's argument(s) {missing}, so its node cannot be recorded.")
     call_args = []
     for source in spec.args:
         if isinstance(source, dict):
