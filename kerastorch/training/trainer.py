@@ -192,7 +192,7 @@ class Trainer:
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
         self._compiled_metrics.loss_tracker.update_state(loss, sample_weight=_batch_size(x, y_pred))
         optimizer = self.optimizer
-        params = [p for p in self.parameters() if p.requires_grad]
+        params = self._weights_in_keras_order()
         if not params:
             warnings.warn(f"Model {self.name!r} has no trainable weights; nothing is updated.", stacklevel=2)
         elif isinstance(optimizer, optimizers_module.Optimizer):
@@ -261,7 +261,7 @@ class Trainer:
         optimizer = self.optimizer
         if isinstance(optimizer, optimizers_module.Optimizer):
             if not optimizer.built and any(p.requires_grad for p in self.parameters()):
-                optimizer.build(self.parameters())  # (a model with nothing to train: see _train_runner)
+                optimizer.build(self._weights_in_keras_order())  # (nothing to train: see _train_runner)
         elif not isinstance(optimizer, torch.optim.Optimizer):
             params = [p for p in self.parameters() if p.requires_grad]
             self.optimizer = optimizer(params)
@@ -269,6 +269,16 @@ class Trainer:
                 raise TypeError(
                     f"The optimizer factory given to compile() returned {self.optimizer!r}, not an optimizer."
                 )
+
+    def _weights_in_keras_order(self) -> list[torch.Tensor]:
+        """Trainable parameters as Keras lists them (so `optimizer.variables` follows Keras's order),
+        then any parameter only torch knows about (plain modules inside subclassed models)."""
+        try:
+            ordered = list(self.trainable_weights)
+        except (AttributeError, ValueError):
+            ordered = []
+        seen = {id(p) for p in ordered}
+        return ordered + [p for p in self.parameters() if p.requires_grad and id(p) not in seen]
 
     def _training_module(self, shard: distributed.Shard) -> nn.Module:
         module = self.__dict__.get("_train_module")
