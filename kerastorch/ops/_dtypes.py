@@ -74,8 +74,18 @@ def to_torch(dtype: Any) -> torch.dtype | None:
     """A torch dtype for any dtype spelling; None stays None."""
     if dtype is None or isinstance(dtype, torch.dtype):
         return dtype
+    try:
+        return _to_torch_cached(dtype)
+    except TypeError:  # an unhashable spelling
+        return _to_torch_uncached(dtype)
+
+
+def _to_torch_uncached(dtype: Any) -> torch.dtype:
     key = name(dtype)
     return _TO_TORCH.get(key) or config.standardize_dtype(key)
+
+
+_to_torch_cached = functools.lru_cache(maxsize=256)(_to_torch_uncached)
 
 
 def _node(value: Any) -> str:
@@ -114,6 +124,19 @@ def result_type(*dtypes: Any) -> str:
     if not dtypes:
         return config.floatx()
     return _result(*(_node(config.floatx() if d is None else d) for d in dtypes))
+
+
+@functools.lru_cache(maxsize=1024)
+def _promote_cached(floatx: str, *dtypes: Any) -> torch.dtype:
+    return to_torch(result_type(*dtypes))
+
+
+def promote(*dtypes: Any) -> torch.dtype:
+    """`result_type` as a torch dtype, cached per argument tuple (the per-call cost of Keras's rules)."""
+    try:
+        return _promote_cached(config.floatx(), *dtypes)
+    except TypeError:  # an unhashable dtype spelling
+        return to_torch(result_type(*dtypes))
 
 
 def of(x: Any) -> Any:

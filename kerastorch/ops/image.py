@@ -228,7 +228,7 @@ def scale_and_translate(images: Any, output_shape: Sequence[int], scale: Any, tr
     kernel = _kernel(method)
     x = _t(images)
     scale, translation = _t(scale), _t(translation)
-    dtype = _dtypes.to_torch(_dtypes.result_type(scale.dtype, translation.dtype))
+    dtype = _dtypes.promote(scale.dtype, translation.dtype)
     scale, translation = scale.to(x.device, dtype), translation.to(x.device, dtype)
     integer = not x.is_floating_point()
     out = x.float() if integer else x.clone()
@@ -553,7 +553,7 @@ def ssim(image1: Any, image2: Any, max_val: float = 1.0, filter_size: int = 11, 
     data_format = config.standardize_data_format(data_format)
     a, b = _images(image1, "ssim"), _images(image2, "ssim")
     dtype = a.dtype
-    compute = _dtypes.to_torch(_dtypes.result_type(dtype, float))
+    compute = _dtypes.promote(dtype, float)
     single = a.ndim == 3
     if single:
         a, b = a.unsqueeze(0), b.unsqueeze(0)

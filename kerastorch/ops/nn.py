@@ -445,7 +445,7 @@ def layer_normalization(x: Any, gamma: Any = None, beta: Any = None, axis: Any =
     epsilon = config.epsilon() if epsilon is None else epsilon
     x = _t(x)
     dtype = x.dtype
-    x = x.to(_dtypes.to_torch(_dtypes.result_type(dtype, "float32")))
+    x = x.to(_dtypes.promote(dtype, "float32"))
     axes = sorted(a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis))
     shape = [x.shape[d] if d in axes else 1 for d in range(x.ndim)]
     gamma = None if gamma is None else _t(gamma).to(x.dtype)
@@ -470,7 +470,7 @@ def rms_normalization(x: Any, scale: Any = None, axis: Any = -1, epsilon: float 
     epsilon = config.epsilon() if epsilon is None else epsilon
     x = _t(x)
     dtype = x.dtype
-    x = x.to(_dtypes.to_torch(_dtypes.result_type(dtype, "float32")))
+    x = x.to(_dtypes.promote(dtype, "float32"))
     axes = sorted(a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis))
     scale = None if scale is None else _t(scale).to(x.dtype)
     if _contiguous(axes, x.ndim):
@@ -566,7 +566,7 @@ def polar(abs_: Any, angle: Any) -> Tensor:
 def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any, mask_index: int = 0) -> Tensor:
     """Per-sample CTC loss of `output` logits `(batch, time, classes)`; `mask_index` is the blank class."""
     target, output = _t(target), _t(output)
-    output = output.to(_dtypes.to_torch(_dtypes.result_type(output.dtype, "float32")))
+    output = output.to(_dtypes.promote(output.dtype, "float32"))
     if output.device.type == "meta":  # torch has no meta kernel for ctc_loss: one loss per sample
         return torch.empty(output.shape[0], dtype=output.dtype, device="meta")
     log_probs = F.log_softmax(output.transpose(0, 1), dim=-1)
@@ -582,7 +582,7 @@ def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy", bea
     `beam_width` prefixes and returns `top_paths` sequences per sample. `mask_index` is the blank class.
     """
     x = _t(inputs)
-    x = x.to(_dtypes.to_torch(_dtypes.result_type(x.dtype, "float32")))
+    x = x.to(_dtypes.promote(x.dtype, "float32"))
     lengths = _t(sequence_lengths).to(x.device).int()
     if strategy == "greedy":
         return _greedy_decode(x, lengths, merge_repeated, mask_index)
@@ -683,7 +683,7 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
                          f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}.")
     if bias is not None and mask is not None:
         raise ValueError("dot_product_attention: pass bias or mask, not both.")
-    dtype = _dtypes.to_torch(_dtypes.result_type(q.dtype, k.dtype, v.dtype))
+    dtype = _dtypes.promote(q.dtype, k.dtype, v.dtype)
     q, k, v = (t.to(dtype).transpose(1, 2) for t in (q, k, v))
     if q.shape[1] != k.shape[1]:
         if q.shape[1] % k.shape[1]:

@@ -78,31 +78,53 @@ def _no_axes(axis: Any) -> bool:
     return isinstance(axis, (tuple, list)) and len(axis) == 0
 
 
+def _cast(x: Tensor, dtype: torch.dtype) -> Tensor:
+    return x if x.dtype == dtype else x.to(dtype)
+
+
+def _on(value: Any, device: torch.device, dtype: torch.dtype | None = None) -> Tensor:
+    """A non-tensor operand as a tensor made directly on `device` (Keras's dtype unless `dtype`)."""
+    if isinstance(value, (bool, int, float, complex)):
+        if dtype is None:
+            dtype = _t(value).dtype if isinstance(value, int) and not isinstance(value, bool) else _dtypes.promote(_of(value)) if not isinstance(value, bool) else torch.bool
+        return torch.tensor(value, dtype=dtype, device=device)
+    tensor = _t(value, dtype)
+    return tensor if tensor.device == device else tensor.to(device)
+
+
 def _pair(x1: Any, x2: Any) -> tuple[Tensor, Tensor]:
-    """Both operands as tensors, a converted scalar placed on its partner's device."""
-    if isinstance(x1, Tensor) and not isinstance(x2, Tensor):
-        return x1, _t(x2).to(x1.device)
-    if isinstance(x2, Tensor) and not isinstance(x1, Tensor):
-        return _t(x1).to(x2.device), x2
+    """Both operands as tensors, a converted one made on its partner's device."""
+    if isinstance(x1, Tensor):
+        return x1, (x2 if isinstance(x2, Tensor) else _on(x2, x1.device))
+    if isinstance(x2, Tensor):
+        return _on(x1, x2.device), x2
     return _t(x1), _t(x2)
 
 
 def _promoted(x1: Any, x2: Any, *extra: Any, weak_scalars: bool = True) -> tuple[Tensor, Tensor, torch.dtype]:
     """Operands cast to Keras's promoted dtype. Python scalars count as weak types, except where Keras
     converts them to tensors first (`weak_scalars=False`: a float scalar is then a float32 tensor)."""
-    a, b = _pair(x1, x2)
-    dtype = _torch_dtype(_rt(_of(x1), _of(x2), *extra) if weak_scalars else _rt(a.dtype, b.dtype, *extra))
-    return a.to(dtype), b.to(dtype), dtype
+    if weak_scalars:
+        dtype = _dtypes.promote(_of(x1), _of(x2), *extra)
+        if isinstance(x1, Tensor) and not isinstance(x2, Tensor):
+            return _cast(x1, dtype), _on(x2, x1.device, dtype), dtype
+        if isinstance(x2, Tensor) and not isinstance(x1, Tensor):
+            return _on(x1, x2.device, dtype), _cast(x2, dtype), dtype
+        a, b = _pair(x1, x2)
+    else:
+        a, b = _pair(x1, x2)
+        dtype = _dtypes.promote(a.dtype, b.dtype, *extra)
+    return _cast(a, dtype), _cast(b, dtype), dtype
 
 
 def _to_float(x: Tensor) -> Tensor:
     """Ints/bools to floatx, int64 included (Keras's rule for exp/log-like ops)."""
-    return x.to(_floatx()) if _is_int_or_bool(x) else x
+    return x.to(_floatx()) if not (x.dtype.is_floating_point or x.dtype.is_complex) else x
 
 
 def _float_result(x: Tensor) -> torch.dtype:
     """Keras's `result_type(x.dtype, float)`: ints -> floatx, floats keep their width."""
-    return _torch_dtype(_rt(x.dtype, float))
+    return _dtypes.promote(x.dtype, float)
 
 
 def _shape(shape: Any) -> tuple:
@@ -302,7 +324,7 @@ def divide_no_nan(x1: Any, x2: Any) -> Tensor:
 
 
 def floor_divide(x1: Any, x2: Any) -> Tensor:
-    dtype = _torch_dtype(_rt(_of(x1), _of(x2)))
+    dtype = _dtypes.promote(_of(x1), _of(x2))
     return torch.floor_divide(*_pair(x1, x2)).to(dtype)
 
 
@@ -431,13 +453,13 @@ def ldexp(x1: Any, x2: Any) -> Tensor:
     a, b = _pair(x1, x2)
     if b.dtype.is_floating_point or b.dtype.is_complex or b.dtype == torch.bool:
         raise TypeError(f"ldexp: the exponent x2 must be an integer tensor, received dtype {_name(b)}; cast it with ops.cast(x2, 'int32').")
-    dtype = _torch_dtype(_rt(a.dtype, b.dtype, float))
+    dtype = _dtypes.promote(a.dtype, b.dtype, float)
     return (a.to(dtype) * torch.pow(torch.tensor(2.0, dtype=dtype, device=a.device), b.to(dtype))).to(dtype)
 
 
 def nextafter(x1: Any, x2: Any) -> Tensor:
     a, b = _pair(x1, x2)
-    dtype = _torch_dtype(_rt(a.dtype, b.dtype, float))
+    dtype = _dtypes.promote(a.dtype, b.dtype, float)
     return torch.nextafter(a.double(), b.double()).to(dtype)
 
 
@@ -676,7 +698,7 @@ def isreal(x: Any) -> Tensor:
 def isin(x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False) -> Tensor:
     a, b = _pair(x1, x2)
     if a.dtype != b.dtype:
-        dtype = _torch_dtype(_rt(a.dtype, b.dtype))
+        dtype = _dtypes.promote(a.dtype, b.dtype)
         a, b = a.to(dtype), b.to(dtype)
     if a.dtype == torch.bool:
         a, b = a.int(), b.int()
@@ -763,7 +785,7 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 def prod(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Tensor:
     x = _t(x)
     if dtype is None:  # Keras's rule: small ints accumulate in int32, 64-bit types fold to 32 bits
-        dtype = torch.int32 if _name(x) in _SMALL_INTS else _torch_dtype(_rt(x.dtype))
+        dtype = torch.int32 if _name(x) in _SMALL_INTS else _dtypes.promote(x.dtype)
     else:
         dtype = _torch_dtype(dtype)
     if axis is None:
@@ -780,14 +802,14 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     x = stack(x) if isinstance(x, (list, tuple)) else _t(x)
     if _no_axes(axis):
         return x
-    compute = _torch_dtype(_rt(x.dtype, "float32"))
+    compute = _dtypes.promote(x.dtype, "float32")
     result = compute if _is_int_or_bool(x) else x.dtype
     if axis is None:
-        out = torch.mean(x.to(compute))
+        out = torch.mean(_cast(x, compute))
         out = out.reshape((1,) * x.ndim) if keepdims else out
     else:
-        out = torch.mean(x.to(compute), dim=_axes(axis), keepdim=keepdims)
-    return out.to(result)
+        out = torch.mean(_cast(x, compute), dim=_axes(axis), keepdim=keepdims)
+    return _cast(out, result)
 
 
 def _reduce_extreme(fn: Callable, x: Any, axis: Any, keepdims: bool, initial: Any, pick: Callable) -> Tensor:
@@ -853,7 +875,7 @@ def _variance(x: Tensor, axis: Any, keepdims: bool) -> Tensor:
 
 def var(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     x = _t(x)
-    compute = _torch_dtype(_rt(x.dtype, "float32"))
+    compute = _dtypes.promote(x.dtype, "float32")
     result = _float_result(x)
     if _no_axes(axis):
         return torch.zeros_like(x, dtype=result)
@@ -874,7 +896,7 @@ def average(x: Any, axis: Any = None, weights: Any = None) -> Tensor:
     if weights is not None:
         weights = _t(weights).to(x.device)
         dtypes.append(weights.dtype)
-    dtype = _torch_dtype(_rt(*dtypes))
+    dtype = _dtypes.promote(*dtypes)
     x = x.to(dtype)
     if _no_axes(axis):
         return x
@@ -917,7 +939,7 @@ def _last_axis_view(x: Tensor, axis: Any) -> tuple[Tensor, list | None]:
 
 def _quantile(fn: Callable, x: Any, q: Any, axis: Any, method: str, keepdims: bool) -> Tensor:
     x = _t(x)
-    compute = _torch_dtype(_rt(x.dtype, "float32"))
+    compute = _dtypes.promote(x.dtype, "float32")
     result = _float_result(x)
     x = x.to(compute)
     q = _t(q).to(compute).to(x.device)
@@ -1054,7 +1076,7 @@ def _cumulative(fn: Callable, x: Any, axis: Any, dtype: Any) -> Tensor:
     x = _t(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
-    dtype = _torch_dtype(_rt(dtype or x.dtype))
+    dtype = _dtypes.promote(dtype or x.dtype)
     if dtype == torch.bool:
         dtype = torch.int32
     return fn(x, dim=axis, dtype=dtype)
@@ -1325,7 +1347,7 @@ def digitize(x: Any, bins: Any) -> Tensor:
 
 def unravel_index(indices: Any, shape: Any) -> tuple:
     indices = _t(indices)
-    dtype = _torch_dtype(_rt(indices.dtype))
+    dtype = _dtypes.promote(indices.dtype)
     return tuple(i.to(dtype) for i in torch.unravel_index(indices, tuple(shape)))
 
 
@@ -1337,7 +1359,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0, sparse: bool = Fal
     x = _t(x).long()
     if weights is not None:
         weights = _t(weights).to(x.device)
-        dtype = _torch_dtype(_rt(_t(x_in).dtype, weights.dtype))
+        dtype = _dtypes.promote(_t(x_in).dtype, weights.dtype)
     else:
         dtype = torch.int32
     if x.ndim == 2:
@@ -1437,23 +1459,23 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = N
 def _float_compute(x1: Any, x2: Any) -> tuple[Tensor, Tensor, torch.dtype]:
     """Operands in a float compute dtype plus Keras's result dtype (ints multiply as floats)."""
     a, b = _pair(x1, x2)
-    result = _torch_dtype(_rt(a.dtype, b.dtype))
-    compute = _torch_dtype(_rt(result, float))
+    result = _dtypes.promote(a.dtype, b.dtype)
+    compute = _dtypes.promote(result, float)
     return a.to(compute), b.to(compute), result
 
 
 def matmul(x1: Any, x2: Any) -> Tensor:
     a, b = _pair(x1, x2)
+    if a.dtype == b.dtype and a.dtype in (torch.float32, torch.bfloat16):
+        return torch.matmul(a, b)  # the common case: nothing to promote (Keras folds float64 to float32)
     if a.dtype == torch.int8 and b.dtype == torch.int8:
         result = torch.int32
     else:
-        result = _torch_dtype(_rt(a.dtype, b.dtype))
-    if a.dtype == result and b.dtype == result and result.is_floating_point:
-        return torch.matmul(a, b)
+        result = _dtypes.promote(a.dtype, b.dtype)
     compute = _floatx() if result == torch.bool else result
-    if not compute.is_floating_point and a.device.type == "cuda":
-        compute = _floatx()
-    return torch.matmul(a.to(compute), b.to(compute)).to(result)
+    if (compute == torch.float16 and a.device.type == "cpu") or (not compute.is_floating_point and a.device.type == "cuda"):
+        compute = torch.float32  # CPU half matmul is slow and lossy; CUDA has no integer matmul
+    return _cast(torch.matmul(_cast(a, compute), _cast(b, compute)), result)
 
 
 def dot(x1: Any, x2: Any) -> Tensor:
@@ -1497,7 +1519,7 @@ def cross(x1: Any, x2: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, a
     a, b = _pair(x1, x2)
     if axis is not None:
         axisa = axisb = axisc = axis
-    dtype = _torch_dtype(_rt(a.dtype, b.dtype))
+    dtype = _dtypes.promote(a.dtype, b.dtype)
     a = torch.movedim(a.to(dtype), axisa, -1)
     b = torch.movedim(b.to(dtype), axisb, -1)
     if a.shape[-1] == 2 and b.shape[-1] == 2:
