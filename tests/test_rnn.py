@@ -67,12 +67,13 @@ def test_recurrent_layer_matches_keras(name, kwargs, mask):
 
 
 @pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
-@pytest.mark.parametrize("mask, fused", [("none", True), ("right", True), ("left", False)])
-def test_fused_kernel_runs_when_the_configuration_allows(monkeypatch, name, mask, fused):
+@pytest.mark.parametrize("mask, backwards, fused", [
+    ("none", False, True), ("right", False, True), ("right", True, True), ("left", False, False)])
+def test_fused_kernel_runs_when_the_configuration_allows(monkeypatch, name, mask, backwards, fused):
     loops = []
     original = KtRNN._loop
     monkeypatch.setattr(KtRNN, "_loop", lambda self, *a: loops.append(1) or original(self, *a))
-    layer = getattr(kt.layers, name)(3, return_sequences=True)
+    layer = getattr(kt.layers, name)(3, return_sequences=True, go_backwards=backwards)
     m = MASKS[mask]
     layer(torch.as_tensor(X), mask=None if m is None else torch.as_tensor(m))
     assert (not loops) == fused

@@ -261,21 +261,25 @@ class _FusedRNN(RNN):
             )
         if not fused or torch.compiler.is_compiling():
             return self._loop(sequences, states, mask, training)
-        lengths = None
+        lengths, within = None, False
         if mask is not None:
-            if self.go_backwards:
-                return self._loop(sequences, states, mask, training)
             lengths = _right_padded_lengths(mask)
             if lengths is None:
                 return self._loop(sequences, states, mask, training)
             if bool((lengths == sequences.shape[1]).all()):
                 lengths = None
+            within = lengths is not None and self.go_backwards  # reverse each sequence within its length
         cell = self.cell
         if training and cell.dropout > 0:
             from .cells import dropout_mask
 
             sequences = sequences * dropout_mask(sequences[:, :1], cell.dropout, cell._generator)
-        if self.go_backwards:
+        steps = torch.arange(sequences.shape[1], device=sequences.device)
+        if within:
+            lengths = lengths.to(sequences.device)
+            index = torch.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
+            sequences = sequences.gather(1, index[..., None].expand_as(sequences))
+        elif self.go_backwards:
             sequences = sequences.flip(1)
         params = self._params()
         hx = [s.unsqueeze(0) for s in states]
@@ -294,6 +298,13 @@ class _FusedRNN(RNN):
         new_states = [s.index_select(1, restore).squeeze(0) for s in result[1:]]
         rows = torch.arange(outputs.shape[0], device=outputs.device)
         last_valid = outputs[rows, lengths.to(outputs.device) - 1]
+        if within:
+            # Keras runs the flipped, now left-padded, sequence: the masked steps come first (zero
+            # outputs, states untouched), then the valid steps' outputs in processing order.
+            shift = (sequences.shape[1] - lengths)[:, None]
+            source = (steps - shift).clamp(min=0)
+            shifted = outputs.gather(1, source[..., None].expand_as(outputs))
+            return last_valid, torch.where((steps >= shift)[..., None], shifted, 0.0), new_states
         keep = mask.to(torch.bool).to(outputs.device)
         if self.zero_output_for_mask:
             last = torch.where(keep[:, -1:], last_valid, torch.zeros_like(last_valid))
