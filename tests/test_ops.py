@@ -232,6 +232,9 @@ row("trapezoid", F(2, 5), x=np.arange(5, dtype="float32"), _id="x")
 row("pad", x23, ((1, 2), (0, 1)))
 row("pad", x23, ((1, 1), (2, 1)), mode="reflect", _id="reflect")
 row("pad", x23, ((1, 1), (2, 0)), constant_values=3.0, _id="value")
+# Keras's torch backend pads "symmetric" as "replicate" and lacks "edge"/"wrap"; numpy is the reference.
+for _mode in ["symmetric", "edge", "wrap"]:
+    row("pad", x234, ((0, 1), (2, 1), (1, 3)), mode=_mode, _ref=lambda x, w, mode: np.pad(x, w, mode=mode), _id=_mode)
 row("where", B(2, 3), x23, y23)
 row("where", B(2, 3), x23, 0.0, _id="scalar")
 row("where", B(2, 3), _id="indices")
@@ -756,6 +759,30 @@ def test_dtype_promotion_matches_keras() -> None:
         except Exception as error:  # collect every failure, then report them together
             failures.append(f"{name}{tuple(getattr(d, '__name__', d) for d in dtypes)}: {str(error)[:120]}")
     assert checked > 3000 and not failures, failures
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda: kt.ops.bincount(I(5), sparse=True), NotImplementedError),
+    (lambda: kt.ops.one_hot(I(5), 5, sparse=True), NotImplementedError),
+    (lambda: kt.ops.multi_hot(I(2, 2), 5, sparse=True), NotImplementedError),
+    (lambda: kt.ops.moments(x23, 0, synchronized=True), NotImplementedError),
+    (lambda: kt.ops.image.map_coordinates(x23, coords[:, :2, :2], 3), NotImplementedError),
+    (lambda: kt.ops.ctc_decode(ctc_logits, np.array([6, 4]), strategy="beam_search", merge_repeated=False),
+     NotImplementedError),
+    (lambda: kt.ops.pad(x23, 1, mode="median"), NotImplementedError),
+    (lambda: kt.ops.convert_to_tensor(x23, sparse=True), ValueError),
+    (lambda: kt.ops.squeeze(x23, axis=0), ValueError),
+    (lambda: kt.ops.split(F(5, 2), 2), ValueError),
+    (lambda: kt.ops.unstack(x234, num=3), ValueError),
+    (lambda: kt.ops.ldexp(x23, x23), TypeError),
+    (lambda: kt.ops.image.resize(pics, (3, 3), interpolation="cubic"), ValueError),
+    (lambda: kt.ops.image.crop_images(pics, 1, 1), ValueError),
+    (lambda: kt.ops.conv(img, F(3, 3, 2, 4)), ValueError),
+])
+def test_unsupported_or_bad_arguments_raise(call: Callable, error: type) -> None:
+    """Arguments that cannot take effect raise (never silently ignored); bad values raise ValueError."""
+    with pytest.raises(error):
+        call()
 
 
 def _public_keras_names() -> list[str]:

@@ -6,7 +6,6 @@ FFT functions take such pairs as input.
 
 from __future__ import annotations
 
-import math as _math
 from typing import Any
 
 import torch

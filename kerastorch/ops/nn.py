@@ -8,7 +8,7 @@ Spatial ops take Keras's layouts: channels_last by default (`data_format` overri
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F

@@ -7,7 +7,6 @@ backend); result dtypes follow Keras's rules (`_dtypes.result_type`) where they 
 from __future__ import annotations
 
 import builtins
-import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -16,7 +15,7 @@ import torch.nn.functional as F
 
 from .. import config
 from . import _dtypes
-from .core import cast, convert_to_tensor
+from .core import convert_to_tensor
 
 _t = convert_to_tensor
 _rt = _dtypes.result_type
@@ -1422,17 +1421,21 @@ def unique(x: Any, sorted: bool = True, return_index: bool = False, return_inver
 
 
 def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = None) -> Tensor:
-    """Pad each axis by `pad_width[axis] = (before, after)`; modes constant, reflect, symmetric, edge
-    (replicate), wrap (circular)."""
+    """Pad each axis by `pad_width[axis] = (before, after)` (or one pair / one int for all axes).
+
+    Modes as in numpy: "constant" (with `constant_values`), "reflect", "symmetric", "edge", "wrap".
+    """
     x = _t(x)
     if constant_values is not None and mode != "constant":
         raise ValueError(f"pad: constant_values only applies to mode='constant', received mode={mode!r}.")
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2) if np.ndim(pad_width) else
                              np.full((1, 2), int(pad_width)), (x.ndim, 2)).tolist()
-    if mode == "constant":
+    if mode in ("constant", "empty"):
         flat = [w for pair in reversed(widths) for w in pair]
         return F.pad(x, flat, value=0 if constant_values is None else constant_values)
-    if mode not in ("reflect", "symmetric", "edge", "wrap", "replicate", "circular"):
+    if mode in ("linear_ramp", "maximum", "mean", "median", "minimum"):
+        raise NotImplementedError(f"pad: mode={mode!r} is not implemented; use constant, reflect, symmetric, edge or wrap.")
+    if mode not in ("reflect", "symmetric", "edge", "wrap"):
         raise ValueError(f"pad: mode must be constant, reflect, symmetric, edge or wrap, received {mode!r}.")
     for axis, (before, after) in enumerate(widths):
         if before == 0 and after == 0:
@@ -1444,7 +1447,7 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = N
         elif mode == "symmetric":
             left = x.narrow(axis, 0, before).flip(axis)
             right = x.narrow(axis, n - after, after).flip(axis)
-        elif mode in ("edge", "replicate"):
+        elif mode == "edge":
             left = x.narrow(axis, 0, 1).expand(*x.shape[:axis], before, *x.shape[axis + 1:])
             right = x.narrow(axis, n - 1, 1).expand(*x.shape[:axis], after, *x.shape[axis + 1:])
         else:
