@@ -1,3 +1,7 @@
 """`kt.utils`: Keras 3's `keras.utils`."""
 
 from .rng_utils import set_random_seed  # noqa: E402,F401
+from .data_utils import pack_x_y_sample_weight, unpack_x_y_sample_weight  # noqa: E402,F401
+from .graph_utils import get_source_inputs, is_keras_tensor  # noqa: E402,F401
+from .numerical_utils import normalize, to_categorical  # noqa: E402,F401
+from .sequence_utils import pad_sequences  # noqa: E402,F401
