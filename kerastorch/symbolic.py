@@ -8,6 +8,7 @@ own code, with no compute, no memory, and no hand-written `compute_output_shape`
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any, Callable
 
 import torch
@@ -225,14 +226,40 @@ def _restore(layer, snapshot: tuple) -> None:
 
 def infer_outputs(module: torch.nn.Module, args: tuple, kwargs: dict) -> Any:
     """Output structure of `module(*args, **kwargs)` as SymbolicTensors, computed on `meta`."""
-    has_unknown = any(
-        None in t.shape for t in flatten((args, kwargs)) if isinstance(t, SymbolicTensor)
-    )
+    symbolic = [t for t in flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
+    has_unknown = any(None in t.shape for t in symbolic)
     first = _run(module, args, kwargs, _PLACEHOLDERS[0])
+    if has_unknown and _only_batch_unknown(symbolic) and _batch_stands_out(first):
+        return _batch_unknown(first)  # the batch axis is told apart without a second run
     # Any output size may derive from an unknown one (83 * 83, a strided conv's (83 - 3) // 2 + 1),
     # so a second run with another placeholder tells unknown sizes from fixed ones.
     second = _run(module, args, kwargs, _PLACEHOLDERS[1]) if has_unknown else first
     return _to_symbolic(first, second)
+
+
+def _only_batch_unknown(tensors: list[SymbolicTensor]) -> bool:
+    return all(t.shape and t.shape[0] is None and None not in t.shape[1:] for t in tensors)
+
+
+def _batch_stands_out(outputs: Any) -> bool:
+    """Each output keeps the placeholder batch on axis 0 and no other size is a multiple of it.
+
+    83 is prime, so a size computed from the batch (a reshape that folds it in, a concatenation
+    along it) is a multiple of 83, and a size cut from it (x[1:]) moves axis 0 off 83: either case
+    takes the second run. A fixed size that happens to be a multiple of 83 only costs that run.
+    """
+    placeholder = _PLACEHOLDERS[0]
+    tensors = [t for t in flatten(outputs) if isinstance(t, torch.Tensor)]
+    return bool(tensors) and all(
+        t.ndim >= 1 and t.shape[0] == placeholder and all(size % placeholder for size in t.shape[1:])
+        for t in tensors
+    )
+
+
+def _batch_unknown(outputs: Any) -> Any:
+    return map_structure(
+        lambda t: SymbolicTensor((None, *t.shape[1:]), t.dtype) if isinstance(t, torch.Tensor) else t, outputs
+    )
 
 
 def _to_symbolic(first: Any, second: Any) -> Any:
@@ -247,6 +274,33 @@ def _to_symbolic(first: Any, second: Any) -> Any:
     return first
 
 
+# A layer this small (inputs and weights, in elements) infers its shapes on real zero tensors:
+# microseconds of compute, where torch's meta kernels cost about a millisecond per op.
+_REAL_RUN_ELEMENTS = 1 << 16
+
+
+def _real_run_device(module: torch.nn.Module, args: tuple, kwargs: dict, placeholder: int) -> torch.device | None:
+    """Where to run a leaf layer (no sublayers, no state buffers such as running statistics) whose
+    inputs and weights are small; None when it should run on meta."""
+    if module._modules or module._buffers:
+        return None
+    total, device = 0, _CPU
+    for weight in module._parameters.values():
+        if weight is None:
+            continue
+        if weight.is_meta or isinstance(weight, torch.nn.parameter.UninitializedTensorMixin):
+            return None
+        total += weight.numel()
+        device = weight.device
+    for leaf in flatten((args, kwargs)):
+        if isinstance(leaf, SymbolicTensor):
+            total += math.prod(placeholder if s is None else s for s in leaf.shape)
+    return device if total <= _REAL_RUN_ELEMENTS else None
+
+
+_CPU = torch.device("cpu")
+
+
 def _run(module: torch.nn.Module, args: tuple, kwargs: dict, placeholder: int) -> Any:
     """Run the module's forward on meta tensors; fall back to small real tensors if meta fails."""
 
@@ -258,6 +312,23 @@ def _run(module: torch.nn.Module, args: tuple, kwargs: dict, placeholder: int) -
             return leaf
 
         return map_structure(make, args), map_structure(make, kwargs)
+
+    device = _real_run_device(module, args, kwargs, placeholder)
+    if device is not None:
+        real_args, real_kwargs = on(device)
+        cpu_rng = torch.get_rng_state()  # random layers must not advance the streams a meta run leaves alone
+        cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+        try:
+            with torch.no_grad():
+                return module(*real_args, **real_kwargs)
+        except ValueError:
+            raise
+        except Exception:
+            pass  # the meta run below gives the result, or the error to report
+        finally:
+            torch.set_rng_state(cpu_rng)
+            if cuda_rng is not None:
+                torch.cuda.set_rng_state(cuda_rng, device)
 
     meta_args, meta_kwargs = on("meta")
 

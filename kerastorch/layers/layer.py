@@ -57,6 +57,11 @@ def weight_budget(limit_bytes: int, source: str) -> Iterator[None]:
     finally:
         _WEIGHT_BUDGET.pop()
 
+def _UNINITIALIZED(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Memory for a weight that a model file is about to fill: no random numbers drawn."""
+    return torch.empty(shape, dtype=dtype, device=device)
+
+
 
 def _charge_weight(layer: "Layer", name: str | None, shape: tuple[int, ...], dtype: torch.dtype) -> None:
     budget = _WEIGHT_BUDGET[-1]
@@ -411,6 +416,9 @@ class Layer(nn.Module):
         return weight
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if _WEIGHT_BUDGET:
+            _charge_weight(self, name, shape, dtype)
+            initializer = _UNINITIALIZED  # the file's values replace every weight (or the load fails)
         # `self.w = self.add_weight(name="kernel")` keeps one registration, under the attribute name.
         pending = self.__dict__.get("_pending_weight_names")
         if pending and isinstance(value, torch.Tensor) and pending.get(id(value), name) != name:

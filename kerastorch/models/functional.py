@@ -483,25 +483,38 @@ def _map_graph(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> t
     first_seen: dict[int, int] = {}  # id(layer) -> traversal index
     stray: dict[int, list] = {}  # output position -> graph inputs outside `inputs`
 
-    def visit(tensor: SymbolicTensor, output_position: int) -> None:
-        node = tensor.node
-        if id(tensor) in input_ids:
-            if node is None or not node.is_input:
-                return  # an intermediate tensor used as an input: the graph is cut here
-        elif node is None or node.is_input:
-            stray.setdefault(output_position, []).append(tensor)
-            return
-        if id(node) in finished:
-            return
-        if id(node) in in_progress:
-            raise ValueError(f"kt.Model: tensor {_describe(tensor)} is part of a cycle.")
-        first_seen.setdefault(id(node.layer), len(first_seen))
-        in_progress.add(id(node))
-        for parent in node.input_tensors:
-            visit(parent, output_position)
-        in_progress.discard(id(node))
-        finished.add(id(node))
-        ordered.append(node)
+    def visit(root: SymbolicTensor, output_position: int) -> None:
+        """Depth-first, parents before children, with an explicit stack: no recursion limit."""
+        stack: list[list] = [[root, None]]  # [tensor, iterator over its node's inputs once entered]
+        while stack:
+            frame = stack[-1]
+            tensor, parents = frame
+            node = tensor.node
+            if parents is None:
+                if id(tensor) in input_ids:
+                    if node is None or not node.is_input:
+                        stack.pop()  # an intermediate tensor used as an input: the graph is cut here
+                        continue
+                elif node is None or node.is_input:
+                    stray.setdefault(output_position, []).append(tensor)
+                    stack.pop()
+                    continue
+                if id(node) in finished:
+                    stack.pop()
+                    continue
+                if id(node) in in_progress:
+                    raise ValueError(f"kt.Model: tensor {_describe(tensor)} is part of a cycle.")
+                first_seen.setdefault(id(node.layer), len(first_seen))
+                in_progress.add(id(node))
+                parents = frame[1] = iter(node.input_tensors)
+            parent = next(parents, None)
+            if parent is not None:
+                stack.append([parent, None])
+                continue
+            in_progress.discard(id(node))
+            finished.add(id(node))
+            ordered.append(node)
+            stack.pop()
 
     for position, output in enumerate(outputs):
         visit(output, position)

@@ -8,10 +8,12 @@ broken one. Nothing here ever unpickles.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 import zipfile
-from typing import Iterator
+import zlib
+from typing import Any, Iterator
 
 # An archive entry may expand at most this many times (beyond 1 GiB) before it is refused as a bomb.
 _MAX_EXPANSION = 1000
@@ -119,12 +121,7 @@ def read_zip_members(filepath: str, wanted: tuple[str, ...], kind: str = "Keras 
     try:
         with zipfile.ZipFile(filepath, "r") as archive:
             names = archive.namelist()
-            unsafe = [n for n in names if _unsafe_member(n)]
-            if unsafe:
-                raise ValueError(
-                    f"File {filepath!r} contains archive entries with unsafe paths {unsafe}: refusing to read it; "
-                    "only load archives from sources you trust."
-                )
+            _refuse_unsafe(filepath, names)
             members = {}
             for name in wanted:
                 if name in names:
@@ -142,7 +139,99 @@ def read_zip_members(filepath: str, wanted: tuple[str, ...], kind: str = "Keras 
         raise corrupt_file_error(filepath, kind, error) from error
 
 
+def _refuse_unsafe(filepath: str, names: list[str]) -> None:
+    unsafe = [n for n in names if _unsafe_member(n)]
+    if unsafe:
+        raise ValueError(
+            f"File {filepath!r} contains archive entries with unsafe paths {unsafe}: refusing to read it; "
+            "only load archives from sources you trust."
+        )
+
+
 def _unsafe_member(name: str) -> bool:
     normalized = name.replace("\\", "/")
     parts = normalized.split("/")
     return normalized.startswith("/") or ".." in parts or (len(parts[0]) == 2 and parts[0][1] == ":")
+
+
+@contextlib.contextmanager
+def open_archived(filepath: str, member: str, kind: str = "Keras model archive") -> Iterator[Any]:
+    """A seekable read-only file object over one zip entry, checked against its CRC-32 first.
+
+    Stored (uncompressed) entries, as Keras and kerastorch write them, are read in place from the
+    archive; compressed ones are inflated into memory.
+    """
+    try:
+        with zipfile.ZipFile(filepath, "r") as archive:
+            _refuse_unsafe(filepath, archive.namelist())
+            if member not in archive.namelist():
+                raise ValueError(
+                    f"File {filepath!r} has no `{member}`, so the model's weights are missing; loading it would give "
+                    "random weights. Re-save the model (or rebuild it from its config with model_from_json)."
+                )
+            info = archive.getinfo(member)
+            if info.compress_type != zipfile.ZIP_STORED:
+                if info.file_size > _BOMB_FLOOR_BYTES and info.file_size > _MAX_EXPANSION * max(info.compress_size, 1):
+                    raise ValueError(f"File {filepath!r}: entry {member!r} is a possible zip bomb; refusing it.")
+                yield io.BytesIO(archive.read(member))  # zipfile checks the CRC while inflating
+                return
+        with open(filepath, "rb") as handle:
+            handle.seek(info.header_offset)
+            header = handle.read(30)
+            if len(header) != 30 or header[:4] != b"PK\x03\x04":
+                raise zipfile.BadZipFile(f"bad local header for {member!r}")
+            start = info.header_offset + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+            window = _Window(handle, start, info.file_size)
+            if window.crc32() != info.CRC:
+                raise ValueError(
+                    f"File {filepath!r} is corrupt: entry {member!r} does not match its CRC-32 (a damaged disk, copy or "
+                    "download); nothing was loaded. Re-save or re-download the file."
+                )
+            yield window
+    except ValueError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as error:
+        raise corrupt_file_error(filepath, kind, error) from error
+
+
+class _Window(io.RawIOBase):
+    """Bytes `[start, start + size)` of an open file, as a read-only seekable file (for h5py)."""
+
+    def __init__(self, handle: Any, start: int, size: int):
+        super().__init__()
+        self._handle, self._start, self._size, self._position = handle, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._position, 2: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        count = max(0, min(len(view), self._size - self._position))
+        if count == 0:
+            return 0
+        self._handle.seek(self._start + self._position)
+        read = self._handle.readinto(view[:count])
+        self._position += read
+        return read
+
+    def crc32(self) -> int:
+        value, chunk = 0, bytearray(1 << 22)
+        self.seek(0)
+        while True:
+            count = self.readinto(chunk)
+            if not count:
+                break
+            value = zlib.crc32(memoryview(chunk)[:count], value)
+        self.seek(0)
+        return value

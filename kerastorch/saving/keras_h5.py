@@ -130,11 +130,20 @@ def write_h5(model: nn.Module, target: Any) -> None:
             if isinstance(name, str):
                 group.attrs["name"] = name
             for index, (tensor, layout) in enumerate(zip(slot.tensors, slot.layouts)):
-                array = to_keras_array(tensor, layout)
-                dataset = group.create_dataset(str(index), data=array)
-                dataset.attrs[CRC_KEY] = array_crc32(array)  # Keras ignores it; kerastorch checks it on load
-                if tensor.dtype == torch.bfloat16:
-                    dataset.attrs["dtype"] = "bfloat16"
+                _write_dataset(group, str(index), tensor, layout)
+
+
+def _write_dataset(group: Any, key: str, tensor: torch.Tensor, layout: tuple[int, ...] | None) -> None:
+    """One weight as a dataset in Keras layout, with the CRC-32 of its bytes (Keras ignores it).
+
+    A weight already in Keras's C order is written straight from its memory; others take one
+    temporary copy, freed before the next weight (whole-matrix transposes are torch's fast path).
+    """
+    array = to_keras_array(tensor, layout)
+    dataset = group.create_dataset(key, data=array)
+    dataset.attrs[CRC_KEY] = array_crc32(array)  # kerastorch checks it on load
+    if tensor.dtype == torch.bfloat16:
+        dataset.attrs["dtype"] = "bfloat16"
 
 
 @dataclass
@@ -151,7 +160,7 @@ _MAX_EXPANSION = 1000
 _BOMB_FLOOR_BYTES = 1 << 30
 
 
-def read_h5(source: Any, filepath: str) -> dict[str, StoredGroup]:
+def read_h5(source: Any, filepath: str, verify: bool = True) -> dict[str, StoredGroup]:
     """Every `vars` group of a Keras weights file, read fully into memory, keyed by owner path.
 
     Links and external or virtual datasets (which would read other files) are refused.
@@ -176,7 +185,7 @@ def read_h5(source: Any, filepath: str) -> dict[str, StoredGroup]:
                         f"File {filepath!r} is not in Keras's weights layout: group {name!r} holds {keys}, "
                         "expected datasets named 0, 1, ...; re-save it with save_weights()."
                     )
-                arrays = [_read_dataset(group, key, filepath) for key in sorted(keys, key=int)]
+                arrays = [_read_dataset(group, key, filepath, verify) for key in sorted(keys, key=int)]
                 label = group.attrs.get("name")
                 groups[owner] = StoredGroup(arrays, label.decode() if isinstance(label, bytes) else label)
     except ValueError:
@@ -186,7 +195,7 @@ def read_h5(source: Any, filepath: str) -> dict[str, StoredGroup]:
     return groups
 
 
-def _read_dataset(group: Any, key: str, filepath: str) -> torch.Tensor:
+def _read_dataset(group: Any, key: str, filepath: str, verify: bool = True) -> torch.Tensor:
     h5py = _h5py()
     link = group.get(key, getlink=True)
     if not isinstance(link, h5py.HardLink):
@@ -204,7 +213,7 @@ def _read_dataset(group: Any, key: str, filepath: str) -> torch.Tensor:
             "possible decompression bomb."
         )
     value = np.asarray(dataset[()])
-    recorded = dataset.attrs.get(CRC_KEY)
+    recorded = dataset.attrs.get(CRC_KEY) if verify else None
     if recorded is not None and int(recorded) != array_crc32(value):
         raise corrupt_data_error(filepath, f"{group.name}/{key}")
     if dataset.attrs.get("dtype") == "bfloat16" and value.dtype.itemsize == 2:
@@ -213,4 +222,4 @@ def _read_dataset(group: Any, key: str, filepath: str) -> torch.Tensor:
         raise ValueError(
             f"File {filepath!r}: {group.name}/{key} holds {value.dtype} data, not numbers; it is not a weights file."
         )
-    return torch.from_numpy(np.ascontiguousarray(value).copy())
+    return torch.from_numpy(np.ascontiguousarray(value))  # a fresh array: shared, not copied

@@ -7,9 +7,10 @@ loads the weights with the same all-or-nothing check as `load_weights`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-import io
 import json
+import os
 import zipfile
 from typing import Any
 
@@ -21,7 +22,7 @@ from . import keras_h5
 from .compile_state import compile_from_config
 from .files import atomic_write, corrupt_file_error, path_string, read_zip_members, require_file
 from .serialization import deserialize_keras_object, serialize_keras_object
-from .weights import apply_plan, plan_h5
+from .weights import apply_plan, plan_h5, read_keras_weights
 
 CONFIG_FILE = "config.json"
 METADATA_FILE = "metadata.json"
@@ -56,13 +57,18 @@ def save_model(model: nn.Module, filepath, overwrite: bool = True, **kwargs: Any
         "kerastorch_version": __version__,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
     })
-    weights = io.BytesIO()
-    keras_h5.write_h5(model, weights)
     with atomic_write(filepath, overwrite) as temp:
-        with zipfile.ZipFile(temp, "w") as archive:
-            archive.writestr(METADATA_FILE, metadata)
-            archive.writestr(CONFIG_FILE, config)
-            archive.writestr(WEIGHTS_FILE, weights.getvalue())
+        # The weights go to a file first and are then streamed into the archive: no in-memory copy.
+        weights = f"{temp}-weights.h5"  # shares the temporary prefix, so a killed save's leftover is removed too
+        try:
+            keras_h5.write_h5(model, weights)
+            with zipfile.ZipFile(temp, "w") as archive:
+                archive.writestr(METADATA_FILE, metadata)
+                archive.writestr(CONFIG_FILE, config)
+                archive.write(weights, WEIGHTS_FILE)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(weights)
 
 
 def load_model(filepath, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True) -> nn.Module:
@@ -74,7 +80,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         raise ValueError(f"load_model reads Keras 3 `.keras` files, received {filepath!r}.{hint}")
     if not zipfile.is_zipfile(filepath):
         raise corrupt_file_error(filepath, "Keras `.keras` archive", ValueError("not a zip archive"))
-    members = read_zip_members(filepath, (CONFIG_FILE, WEIGHTS_FILE))
+    members = read_zip_members(filepath, (CONFIG_FILE,))
     if CONFIG_FILE not in members:
         raise ValueError(f"File {filepath!r} is a zip archive without `{CONFIG_FILE}`, so not a Keras `.keras` file.")
     try:
@@ -91,12 +97,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
             f"File {filepath!r}: `compile_config` in `{CONFIG_FILE}` is a {type(compile_config).__name__}, expected "
             "a dict (or null); the file is damaged — re-save the model."
         )
-    if WEIGHTS_FILE not in members:
-        raise ValueError(
-            f"File {filepath!r} has no `{WEIGHTS_FILE}`, so the model's weights are missing; loading it would give "
-            "random weights. Re-save the model (or rebuild it from its config with model_from_json)."
-        )
-    groups = keras_h5.read_h5(io.BytesIO(members.pop(WEIGHTS_FILE)), filepath)
+    groups = read_keras_weights(filepath, "keras")
     stored = sum(array.numel() * array.element_size() for group in groups.values() for array in group.arrays)
     try:
         with weight_budget(stored + _BUDGET_SLACK, f"File {filepath!r}"):
