@@ -186,3 +186,17 @@ def test_group_query_attention_saves_both_ways(tmp_path):
     np.testing.assert_allclose(_numpy(loaded(torch.as_tensor(x))), expected, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="divisible"):
         kt.layers.GroupQueryAttention(4, 3, 2)
+
+
+@pytest.mark.cuda
+def test_flash_attention_under_bf16_autocast():
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    layer = kt.layers.MultiHeadAttention(4, 16)
+    x = torch.randn(2, 64, 64)
+    expected = layer(x, x, use_causal_mask=True)
+    layer.cuda()
+    with torch.autocast("cuda", dtype=torch.bfloat16), sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
+        result = layer(x.cuda(), x.cuda(), use_causal_mask=True)  # only the flash kernel is allowed here
+    assert result.dtype == torch.bfloat16
+    torch.testing.assert_close(result.float().cpu(), expected, rtol=5e-2, atol=5e-2)

@@ -292,3 +292,18 @@ def test_conv_lstm_model_saves_both_ways(tmp_path):
     theirs.save(os.fspath(tmp_path / "theirs.keras"))
     loaded = kt.models.load_model(os.fspath(tmp_path / "theirs.keras"))
     np.testing.assert_allclose(_numpy(loaded(torch.as_tensor(x))), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_cudnn_recurrent_path_matches_cpu(monkeypatch, name):
+    loops = []
+    original = KtRNN._loop
+    monkeypatch.setattr(KtRNN, "_loop", lambda self, *a: loops.append(1) or original(self, *a))
+    layer = getattr(kt.layers, name)(8, return_sequences=True)
+    data, mask = torch.as_tensor(X), torch.as_tensor(RIGHT)
+    expected = layer(data, mask=mask)
+    layer.cuda()
+    result = layer(data.cuda(), mask=mask.cuda())
+    assert not loops  # torch's fused kernel (cuDNN) on the GPU, packed for the right-padded mask
+    torch.testing.assert_close(result.cpu(), expected, rtol=1e-4, atol=1e-5)
