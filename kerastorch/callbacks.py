@@ -606,6 +606,13 @@ class TensorBoard(Callback):
         self._writers = {}
 
 
+def _all_finite(model: Any) -> bool:
+    """Whether every floating-point weight is finite (one device sync)."""
+    checks = [t.isfinite().all() for t in itertools.chain(model.parameters(), model.buffers())
+              if t.is_floating_point()]
+    return bool(torch.stack(checks).all()) if checks else True
+
+
 class BackupAndRestore(Callback):
     """Back up the training state every epoch so a killed run resumes where it stopped.
 
@@ -625,13 +632,6 @@ class BackupAndRestore(Callback):
                 f"BackupAndRestore supports save_freq='epoch' only for now, received {save_freq!r}."
             )
         self.backup_dir = os.fspath(backup_dir)
-def _all_finite(model: Any) -> bool:
-    """Whether every floating-point weight is finite (one device sync)."""
-    checks = [t.isfinite().all() for t in itertools.chain(model.parameters(), model.buffers())
-              if t.is_floating_point()]
-    return bool(torch.stack(checks).all()) if checks else True
-
-
         self.save_freq = save_freq
         self.double_checkpoint = double_checkpoint
         self.delete_checkpoint = delete_checkpoint
@@ -655,6 +655,13 @@ def _all_finite(model: Any) -> bool:
     def on_epoch_end(self, epoch, logs=None) -> None:
         if not is_chief():
             return
+        loss = (logs or {}).get("loss")
+        if (loss is not None and not math.isfinite(float(loss))) or not _all_finite(self.model):
+            warnings.warn(
+                f"BackupAndRestore: epoch {epoch + 1} ended with a non-finite loss or weights, so it is not backed "
+                f"up; {self.path!r} keeps the last good state.", stacklevel=2,
+            )
+            return
         if self.double_checkpoint and os.path.exists(self.path):
             os.replace(self.path, self.previous_path)  # the last good backup becomes the fallback
         checkpoint.save_training_state(self.path, self.model, self.model.optimizer, epoch=epoch,
@@ -666,10 +673,3 @@ def _all_finite(model: Any) -> bool:
         for path in (self.path, self.previous_path):
             if os.path.exists(path):
                 os.remove(path)
-        loss = (logs or {}).get("loss")
-        if (loss is not None and not math.isfinite(float(loss))) or not _all_finite(self.model):
-            warnings.warn(
-                f"BackupAndRestore: epoch {epoch + 1} ended with a non-finite loss or weights, so it is not backed "
-                f"up; {self.path!r} keeps the last good state.", stacklevel=2,
-            )
-            return

@@ -42,7 +42,6 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-@contextlib.contextmanager
 # While a model file is read, the bytes its weights may take (what the file stores): a config that
 # declares far bigger weights is refused before they are allocated. Empty: no limit.
 _WEIGHT_BUDGET: list[list] = []
@@ -57,10 +56,10 @@ def weight_budget(limit_bytes: int, source: str) -> Iterator[None]:
     finally:
         _WEIGHT_BUDGET.pop()
 
+
 def _UNINITIALIZED(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """Memory for a weight that a model file is about to fill: no random numbers drawn."""
     return torch.empty(shape, dtype=dtype, device=device)
-
 
 
 def _charge_weight(layer: "Layer", name: str | None, shape: tuple[int, ...], dtype: torch.dtype) -> None:
@@ -75,6 +74,7 @@ def _charge_weight(layer: "Layer", name: str | None, shape: tuple[int, ...], dty
     budget[0] -= size
 
 
+@contextlib.contextmanager
 def build_device(device: torch.device | str) -> Iterator[None]:
     """Weights created by `add_weight` inside this block go to `device` (the input's device)."""
     _BUILD_DEVICE.append(torch.device(device))
@@ -377,6 +377,9 @@ class Layer(nn.Module):
         """
         shape = tuple(int(s) for s in (shape or ()))
         dtype = config.standardize_dtype(dtype) if dtype is not None else self._dtype
+        if _WEIGHT_BUDGET:
+            _charge_weight(self, name, shape, dtype)
+            initializer = _UNINITIALIZED  # the file's values replace every weight (or the load fails)
         with torch.no_grad():
             try:
                 value = initializers.get(initializer)(shape, dtype=dtype, device=_BUILD_DEVICE[-1])
@@ -416,9 +419,6 @@ class Layer(nn.Module):
         return weight
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if _WEIGHT_BUDGET:
-            _charge_weight(self, name, shape, dtype)
-            initializer = _UNINITIALIZED  # the file's values replace every weight (or the load fails)
         # `self.w = self.add_weight(name="kernel")` keeps one registration, under the attribute name.
         pending = self.__dict__.get("_pending_weight_names")
         if pending and isinstance(value, torch.Tensor) and pending.get(id(value), name) != name:
@@ -445,8 +445,6 @@ class Layer(nn.Module):
             for weight in _own_weights(module):
                 if id(weight) not in seen:
                     seen.add(id(weight))
-        if _WEIGHT_BUDGET:
-            _charge_weight(self, name, shape, dtype)
                     result.append(weight)
         return result
 
