@@ -369,6 +369,11 @@ class Functional(Model):
         shapes = [t.shape for t in self._flat_outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
+    _keras_graph_model = True  # Keras-format get_config()/from_config over `layers`; weights under layers/
+    _keras_module = "keras.src.models.functional"
+    _keras_registered_name = "Functional"
+    _keras_aliases = ("Model",)
+
     def get_config(self) -> dict[str, Any]:
         """Keras's functional config: each layer with its calls (`inbound_nodes`), plus the model's ends."""
         in_graph = {id(node) for node in self._graph_nodes()}
@@ -544,11 +549,6 @@ def _map_graph(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> t
         for parent in node.parent_nodes:
             if id(parent) in in_graph:
                 node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
-    _keras_graph_model = True  # Keras-format get_config()/from_config over `layers`; weights under layers/
-    _keras_module = "keras.src.models.functional"
-    _keras_registered_name = "Functional"
-    _keras_aliases = ("Model",)
-
     layers_by_id = {id(n.layer): n.layer for n in ordered}
     for tensor in inputs:  # unused inputs still belong to the model
         node = tensor.node
