@@ -134,6 +134,10 @@ class Sequential(Model):
 
     # ------------------------------------------------------------------------------------ config
 
+    _keras_graph_model = True  # Keras-format get_config()/from_config over `layers`; weights under layers/
+    _keras_module = "keras"
+    _keras_registered_name = None
+
     def get_config(self) -> dict[str, Any]:
         """Keras's Sequential config: name, layer configs (InputLayer first once built), build shape."""
         layers = []
@@ -150,10 +154,6 @@ class Sequential(Model):
         if self.built and self._graph_input is not None:
             return {"input_shape": list(self._graph_input.shape)}
         return None
-    _keras_graph_model = True  # Keras-format get_config()/from_config over `layers`; weights under layers/
-    _keras_module = "keras"
-    _keras_registered_name = None
-
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Sequential":
