@@ -60,6 +60,8 @@ def name(dtype: Any) -> str:
         return "complex64"
     if dtype is None:
         return config.floatx()
+    if isinstance(dtype, type) and issubclass(dtype, np.generic):  # np.float32 and friends
+        return str(np.dtype(dtype))
     text = getattr(dtype, "name", None) or str(dtype)
     if text.startswith("torch."):
         text = text[6:]

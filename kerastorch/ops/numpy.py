@@ -497,55 +497,23 @@ def nan_to_num(x: Any, nan: float = 0.0, posinf: float | None = None, neginf: fl
 
 # ---------------------------------------------------------------- transcendental
 
-def _unary_float(fn: Callable) -> Callable:
+def _float_unary(fn: Callable, name: str) -> Callable:
+    """`fn` elementwise, integer and bool inputs computed in floatx (Keras's rule for these ops)."""
+
     def op(x: Any) -> Tensor:
         return fn(_to_float(_t(x)))
 
-    op.__name__ = fn.__name__
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise {name}; integer and bool inputs compute in floatx."
     return op
 
 
-exp = _unary_float(torch.exp)
-exp2 = _unary_float(torch.exp2)
-expm1 = _unary_float(torch.expm1)
-exp.__doc__ = "Elementwise e**x; integer inputs compute in floatx."
-
-
-def log(x: Any) -> Tensor:
-    return torch.log(_to_float(_t(x)))
-
-
-def log10(x: Any) -> Tensor:
-    return torch.log10(_to_float(_t(x)))
-
-
-def log1p(x: Any) -> Tensor:
-    return torch.log1p(_to_float(_t(x)))
-
-
-def log2(x: Any) -> Tensor:
-    return torch.log2(_to_float(_t(x)))
-
-
-def _trig(fn: Callable) -> Callable:
-    def op(x: Any) -> Tensor:
-        return fn(_to_float(_t(x)))
-
-    op.__name__ = fn.__name__.replace("arc", "arc")
-    return op
-
-
-sin, cos, tan = _trig(torch.sin), _trig(torch.cos), _trig(torch.tan)
-sinh, cosh, tanh = _trig(torch.sinh), _trig(torch.cosh), _trig(torch.tanh)
-arcsin, arccos, arctan = _trig(torch.arcsin), _trig(torch.arccos), _trig(torch.arctan)
-arcsinh, arccosh, arctanh = _trig(torch.arcsinh), _trig(torch.arccosh), _trig(torch.arctanh)
-for _fn, _name_ in [(sin, "sin"), (cos, "cos"), (tan, "tan"), (sinh, "sinh"), (cosh, "cosh"),
-                    (tanh, "tanh"), (arcsin, "arcsin"), (arccos, "arccos"), (arctan, "arctan"),
-                    (arcsinh, "arcsinh"), (arccosh, "arccosh"), (arctanh, "arctanh"),
-                    (exp, "exp"), (exp2, "exp2"), (expm1, "expm1")]:
-    _fn.__name__ = _fn.__qualname__ = _name_
-    _fn.__doc__ = f"Elementwise {_name_}; integer and bool inputs compute in floatx."
-del _fn, _name_
+exp, exp2, expm1 = (_float_unary(getattr(torch, n), n) for n in ("exp", "exp2", "expm1"))
+log, log10, log1p, log2 = (_float_unary(getattr(torch, n), n) for n in ("log", "log10", "log1p", "log2"))
+sin, cos, tan = (_float_unary(getattr(torch, n), n) for n in ("sin", "cos", "tan"))
+sinh, cosh, tanh = (_float_unary(getattr(torch, n), n) for n in ("sinh", "cosh", "tanh"))
+arcsin, arccos, arctan = (_float_unary(getattr(torch, n), n) for n in ("arcsin", "arccos", "arctan"))
+arcsinh, arccosh, arctanh = (_float_unary(getattr(torch, n), n) for n in ("arcsinh", "arccosh", "arctanh"))
 
 
 def arctan2(x1: Any, x2: Any) -> Tensor:
