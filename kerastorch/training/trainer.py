@@ -235,9 +235,25 @@ class Trainer:
         self._set_cached("_projections", projections)
         if isinstance(self.optimizer, optimizers_module.Optimizer):
             self.optimizer._projections = {id(w): project for w, project in projections}
-        for metric in self.metrics:
-            if hasattr(metric, "to") and not isinstance(metric, CompileMetrics):
-                metric.to(self._step_device)
+        found = self.metrics
+        self._set_cached("_loop_metrics", found)
+        if self._step_device.type != "cpu":
+            for metric in found:
+                if hasattr(metric, "to") and not isinstance(metric, CompileMetrics):
+                    metric.to(self._step_device)
+
+    def _reset_loop_metrics(self) -> None:
+        """`reset_metrics()` over the list `metrics` gave when this loop started (read once per loop);
+        the compiled trackers are reset as a whole, since per-output ones appear on the first batch."""
+        if self.compiled:
+            self._compiled_metrics.reset()
+        for metric in self.__dict__.get("_loop_metrics") or self.metrics:
+            if isinstance(metric, (LossTracker, CompileMetrics)):
+                continue
+            if metrics_module._is_torchmetric(metric):
+                metric.reset()
+            else:
+                metric.reset_state()
 
     # --------------------------------------------------------------------------- preparation
 
@@ -444,7 +460,7 @@ class Trainer:
             first_epoch = self._initial_epoch if self._initial_epoch is not None else initial_epoch
             try:
                 for epoch in range(first_epoch, epochs):
-                    self.reset_metrics()
+                    self._reset_loop_metrics()
                     callback_list.on_epoch_begin(epoch)
                     batch_hooks = callback_list.has_batch_hooks
                     step = -1
@@ -489,7 +505,7 @@ class Trainer:
 
     def _evaluate_loop(self, data: Any, callback_list: Any, shard: distributed.Shard) -> dict[str, float]:
         runner = self._test_runner(self._inference_module())
-        self.reset_metrics()
+        self._reset_loop_metrics()
         callback_list.on_test_begin()
         batch_hooks = callback_list.has_batch_hooks
         every, total_steps = self.steps_per_execution, data.steps
@@ -612,7 +628,7 @@ class Trainer:
         data.steps = 1
         self._ensure_built(data)
         self._prepare_step_state()
-        self.reset_metrics()
+        self._reset_loop_metrics()
         runner = self._test_runner(self._inference_module())
         with self._mode(False), torch.inference_mode():
             for batch in data:
