@@ -592,6 +592,15 @@ def _elastic(ops: Any) -> Any:
 
 
 row("image.elastic_transform", _call=_elastic, _atol=1e-4)
+
+
+def test_elastic_transform_seed_is_reproducible() -> None:
+    first = kt.ops.image.elastic_transform(pics, alpha=3.0, sigma=1.0, seed=3)
+    assert torch.equal(first, kt.ops.image.elastic_transform(pics, alpha=3.0, sigma=1.0, seed=3))
+    assert not torch.equal(first, kt.ops.image.elastic_transform(pics, alpha=3.0, sigma=1.0, seed=4))
+    generator = kt.random.SeedGenerator(5)
+    assert not torch.equal(kt.ops.image.elastic_transform(pics, seed=generator),
+                           kt.ops.image.elastic_transform(pics, seed=generator))
 row("image.extract_patches", pics, 2)
 row("image.extract_patches", pics, (3, 2), strides=(2, 3), padding="same", _id="same")
 row("image.extract_patches", pics, 3, strides=1, dilation_rate=2, _id="dilated")

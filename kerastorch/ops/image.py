@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import config
+from ..random import torch_generator
 from . import _dtypes
 from .core import convert_to_tensor
 from .nn import conv
@@ -413,16 +414,15 @@ def elastic_transform(images: Any, alpha: float = 20.0, sigma: float = 5.0, inte
                       fill_mode: str = "reflect", fill_value: float = 0.0, seed: Any = None,
                       data_format: str | None = None) -> Tensor:
     """Random elastic distortion: Gaussian noise displacements (std 1), blurred with `sigma` and scaled by
-    `alpha`, then a resampling. An int `seed` makes it reproducible; None draws from torch's global RNG."""
+    `alpha`, then a resampling. An int `seed` or a `kt.random.SeedGenerator` makes it reproducible; None
+    draws from torch's global generator (as Keras's torch backend does)."""
     data_format = config.standardize_data_format(data_format)
     order, fill_mode = _interpolation(interpolation), _fill_mode(fill_mode)
     images = _images(images, "elastic_transform")
-    if seed is not None and not isinstance(seed, int):
-        raise TypeError(f"elastic_transform: seed must be an int or None, received {type(seed).__name__}.")
     x, restore = _nhwc(images, data_format)
     batch, height, width, _ = x.shape
     dtype = x.dtype if x.is_floating_point() else torch.float32
-    generator = None if seed is None else torch.Generator(device=x.device).manual_seed(seed)
+    generator = None if seed is None else torch_generator(seed, x.device)
     sigma_t = _t(sigma).to(x.device, dtype)
     size = int(6 * float(sigma)) | 1
     shifts = []
