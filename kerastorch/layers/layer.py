@@ -365,7 +365,9 @@ class Layer(nn.Module):
         layout: tuple[int, ...] | None = None,
         regularizer: Any = None,
         constraint: Any = None,
-        **_ignored: Any,
+        autocast: bool = True,
+        aggregation: str = "none",
+        overwrite_with_gradient: bool = False,
     ) -> torch.Tensor:
         """Create a weight (a Parameter, or a buffer when `trainable=False`) and register it.
 
@@ -375,6 +377,7 @@ class Layer(nn.Module):
         adds its penalty of the weight to `losses`; `constraint` projects the weight after each
         optimizer step (both see the weight in Keras layout).
         """
+        _check_weight_options(self, name, autocast, aggregation, overwrite_with_gradient)
         shape = tuple(int(s) for s in (shape or ()))
         dtype = config.standardize_dtype(dtype) if dtype is not None else self._dtype
         if _WEIGHT_BUDGET:
@@ -686,3 +689,24 @@ def _own_weights(module: nn.Module) -> list[torch.Tensor]:
         if b is not None and n not in module._non_persistent_buffers_set and _is_weight_buffer(b)
     ]
     return params + buffers
+
+
+def _check_weight_options(layer: Any, name: Any, autocast: bool, aggregation: str, overwrite: bool) -> None:
+    """Keras's `add_weight` options that only matter where torch cannot follow them: refused there.
+
+    `aggregation` is how Keras combines a variable across replicas; in one process (and for
+    DDP's trainable weights, averaged through their gradients) every value means the same.
+    """
+    if aggregation not in (None, "none", "mean", "sum", "only_first_replica"):
+        raise ValueError(f"Layer {layer.name!r}: add_weight(aggregation=) must be 'none', 'mean', 'sum' or "
+                         f"'only_first_replica', received {aggregation!r} for weight {name!r}.")
+    if overwrite:
+        raise NotImplementedError(f"Layer {layer.name!r}: add_weight(overwrite_with_gradient=True) (weight {name!r}) "
+                                  "is not supported; update the weight in a custom train_step instead.")
+    if not autocast:
+        from ..mixed_precision import global_policy
+
+        if global_policy().is_mixed:
+            raise NotImplementedError(
+                f"Layer {layer.name!r}: add_weight(autocast=False) (weight {name!r}) cannot be honoured under the "
+                f"{global_policy().name!r} policy, where torch.autocast casts per operation; use the float32 policy.")
