@@ -1,5 +1,6 @@
 """Keras layers, each a `torch.nn.Module`."""
 
+from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .core import Activation, Dense, Dropout, Embedding, Identity, Lambda
@@ -13,5 +14,21 @@ from .pooling import *  # noqa: F401,F403
 from .preprocessing import Rescaling
 from .rnn import *  # noqa: F401,F403
 from .reshaping import Flatten, Permute, Reshape
+from .reshaping import (  # noqa: F401
+    Cropping1D, Cropping2D, Cropping3D, RepeatVector, UpSampling1D, UpSampling2D, UpSampling3D,
+    ZeroPadding1D, ZeroPadding2D, ZeroPadding3D,
+)
 from .serialization import deserialize, serialize
 from .torch_module import TorchModuleWrapper
+
+# Keras's alternative names: the same classes, so configs and files use the canonical name.
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D  # noqa: F405
+Convolution1DTranspose, Convolution2DTranspose, Convolution3DTranspose = (  # noqa: F405
+    Conv1DTranspose, Conv2DTranspose, Conv3DTranspose)  # noqa: F405
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D  # noqa: F405
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D  # noqa: F405
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D  # noqa: F405
+GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (  # noqa: F405
+    GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D)  # noqa: F405
+GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = (  # noqa: F405
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D)  # noqa: F405

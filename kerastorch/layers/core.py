@@ -16,6 +16,8 @@ from .layer import Layer
 class Dense(Layer):
     """`activation(inputs @ kernel + bias)`; the kernel is stored `(in, out)` like Keras's."""
 
+    supports_masking = True  # a time-distributed Dense keeps the steps' mask, as in Keras
+
     def __init__(
         self,
         units: int,
@@ -66,6 +68,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies a Keras activation by name or any callable."""
 
+    supports_masking = True
+
     def __init__(self, activation: str | Callable, **kwargs: Any):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -77,6 +81,8 @@ class Activation(Layer):
 
 class Dropout(Layer):
     """Zeroes a `rate` fraction of inputs in training mode (scaling the rest), identity otherwise."""
+
+    supports_masking = True
 
     def __init__(self, rate: float, noise_shape: tuple | None = None, seed: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -109,6 +115,8 @@ class Dropout(Layer):
 class Identity(Layer):
     """Returns its input unchanged."""
 
+    supports_masking = True
+
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self.built = True
@@ -137,13 +145,24 @@ class Embedding(Layer):
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
-        self.mask_zero = mask_zero
+        self.mask_zero = bool(mask_zero)
+        self._mask_flow = self._makes_masks = self.mask_zero  # standalone calls attach `_keras_mask` only then
 
     def build(self, input_shape: Any = None) -> None:
         self.embeddings = self.add_weight(
             (self.input_dim, self.output_dim), self.embeddings_initializer, name="embeddings",
             regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint,
         )
+
+    @property
+    def supports_masking(self) -> bool:
+        return self.mask_zero
+
+    def compute_mask(self, inputs: torch.Tensor, mask: Any = None) -> torch.Tensor | None:
+        """With `mask_zero=True`, index 0 is padding: the mask is `inputs != 0`."""
+        if not self.mask_zero:
+            return None
+        return inputs != 0
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         if inputs.is_floating_point():

@@ -156,6 +156,10 @@ class Layer(nn.Module):
         build = cls.__dict__.get("build")
         if build is not None and not getattr(build, "_marks_built", False):
             cls.build = _marking_built(build)
+        if "_mask_flow" not in cls.__dict__ and ("compute_mask" in cls.__dict__ or _call_takes_mask(cls)):
+            cls._mask_flow = True  # a custom layer that makes or reads masks gets them in eager calls too
+        if "compute_mask" in cls.__dict__ and "_makes_masks" not in cls.__dict__:
+            cls._makes_masks = not cls.__module__.startswith("kerastorch.")  # a user's compute_mask may make one
 
     def __init__(
         self,
@@ -219,6 +223,8 @@ class Layer(nn.Module):
                 self.input_spec.check(self, args[0])
             if kwargs:
                 kwargs = _drop_unaccepted(self, kwargs)
+            if self._mask_flow and not torch.compiler.is_compiling():
+                return self._eager_call_with_masks(args, kwargs)
             return nn.Module.__call__(self, *args, **kwargs)
         if not self.built and (not _FIRST_CALLS or _FIRST_CALLS[-1] is not self):
             with weight_path_scope(self):  # weights built inside get paths `outer/inner/kernel`, as in Keras
@@ -239,7 +245,45 @@ class Layer(nn.Module):
             self._build_for(inputs)
         if self.input_spec is not None and isinstance(inputs, torch.Tensor):
             self.input_spec.check(self, inputs)
+        if self._mask_flow and not torch.compiler.is_compiling():
+            return self._eager_call_with_masks(args, kwargs)
         return nn.Module.__call__(self, *args, **kwargs)
+
+    # ------------------------------------------------------------------------------------ masks
+
+    # Layers that produce or consume masks (Embedding, Masking, RNNs, attention, mask-taking custom
+    # calls) set this, so standalone eager calls read and attach `_keras_mask` as Keras does; models
+    # carry masks explicitly instead, decided when they are built (see `layers/masking.py`).
+    _mask_flow = False
+
+    @property
+    def supports_masking(self) -> bool:
+        """Whether `compute_mask` gives this layer's output mask (else masks stop here), as in Keras."""
+        value = self.__dict__.get("_supports_masking")
+        if value is None:  # Keras: a layer that overrides compute_mask supports masking
+            return type(self).compute_mask is not Layer.compute_mask
+        return value
+
+    @supports_masking.setter
+    def supports_masking(self, value: bool) -> None:
+        self.__dict__["_supports_masking"] = bool(value)
+
+    def compute_mask(self, inputs: Any, previous_mask: Any = None) -> Any:
+        """The output mask for `inputs` given their mask; by default the mask passes through."""
+        return previous_mask
+
+    # Whether the layer makes a mask from unmasked inputs (Embedding(mask_zero), Masking, a custom
+    # compute_mask); other mask-flow layers only carry masks they receive.
+    _makes_masks = False
+
+    def _eager_call_with_masks(self, args: tuple, kwargs: dict) -> Any:
+        from .masking import any_eager_mask, apply_with_masks, attach_masks, eager_mask
+
+        if not self._makes_masks and not any_eager_mask(args, kwargs):  # nothing to carry: a plain call
+            return nn.Module.__call__(self, *args, **kwargs)
+        outputs, masks = apply_with_masks(self, args, kwargs, eager_mask, functools.partial(nn.Module.__call__, self))
+        attach_masks(outputs, masks)
+        return outputs
 
     def _arrays_as_tensors(self, inputs: Any) -> Any:
         """Numpy arrays in `inputs` as tensors on the layer's device, floats in the layer's dtype."""
@@ -646,6 +690,16 @@ def _drop_unaccepted(layer: "Layer", kwargs: dict) -> dict:
         if argument in kwargs and not _accepts(type(layer).call if keras_style else forward, argument):
             kwargs = {k: v for k, v in kwargs.items() if k != argument}
     return kwargs
+
+
+def _call_takes_mask(cls: type) -> bool:
+    call = cls.__dict__.get("call")
+    if call is None:
+        return False
+    try:
+        return "mask" in inspect.signature(call).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _marking_built(build):

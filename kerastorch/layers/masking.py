@@ -125,6 +125,15 @@ def eager_mask(tensor: Any) -> Any:
     return tensor.__dict__.get("_keras_mask") if isinstance(tensor, torch.Tensor) else None
 
 
+def any_eager_mask(args: tuple, kwargs: dict) -> bool:
+    """Whether any input tensor of a call carries a Keras mask (cheap: one dict lookup per tensor)."""
+    for value in (*args, *kwargs.values()):
+        for leaf in (value if isinstance(value, (list, tuple)) else (value,)):
+            if isinstance(leaf, torch.Tensor) and leaf.__dict__.get("_keras_mask") is not None:
+                return True
+    return False
+
+
 def attach_masks(outputs: Any, masks: Any) -> None:
     """Set `_keras_mask` on eager outputs, as Keras does after each standalone layer call."""
     if masks is None:
@@ -191,6 +200,7 @@ class Masking(Layer):
 
     supports_masking = True
     _mask_flow = True
+    _makes_masks = True
 
     def __init__(self, mask_value: float = 0.0, **kwargs: Any):
         super().__init__(**kwargs)
