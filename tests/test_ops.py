@@ -561,6 +561,18 @@ row("image.resize", pics, (6, 6), crop_to_aspect_ratio=True, _id="crop")
 row("image.resize", pics, (6, 6), pad_to_aspect_ratio=True, fill_value=0.5, _id="pad")
 row("image.resize", pics_cf[0], (4, 5), data_format="channels_first", _id="single_channels_first")
 row("image.resize", (pics * 255).astype("uint8"), (5, 7), _id="uint8")
+# Keras's torch backend has neither "area" nor Lanczos resizing: block means and scale_and_translate are the references.
+row("image.resize", pics, (4, 5), interpolation="area",
+    _ref=lambda x, size, interpolation: x.reshape(2, 4, 2, 5, 2, 3).mean(axis=(2, 4)), _id="area")
+
+
+def _lanczos_reference(x, size, interpolation):
+    scale = np.array([size[0] / x.shape[1], size[1] / x.shape[2]], "float32")
+    return keras.ops.image.scale_and_translate(x, (x.shape[0], *size, x.shape[3]), scale, np.zeros(2, "float32"),
+                                               (1, 2), interpolation, antialias=False)
+
+
+row("image.resize", pics, (5, 6), interpolation="lanczos3", _ref=_lanczos_reference, _id="lanczos3")
 row("image.scale_and_translate", pics, (2, 5, 6, 3), np.array([0.6, 0.7], "float32"), np.array([0.5, -1.0], "float32"),
     (1, 2), "bilinear")
 row("image.scale_and_translate", pics, (2, 12, 9, 3), np.array([1.5, 0.9], "float32"), np.array([0.0, 1.0], "float32"),
@@ -786,6 +798,7 @@ def test_dtype_promotion_matches_keras() -> None:
     (lambda: kt.ops.unstack(x234, num=3), ValueError),
     (lambda: kt.ops.ldexp(x23, x23), TypeError),
     (lambda: kt.ops.image.resize(pics, (3, 3), interpolation="cubic"), ValueError),
+    (lambda: kt.ops.image.resize(pics, (3, 3), interpolation="area"), NotImplementedError),
     (lambda: kt.ops.image.crop_images(pics, 1, 1), ValueError),
     (lambda: kt.ops.conv(img, F(3, 3, 2, 4)), ValueError),
 ])

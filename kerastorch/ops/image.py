@@ -133,7 +133,8 @@ def resize(images: Any, size: Sequence[int], interpolation: str = "bilinear", an
     """Resize to `size = (height, width)`.
 
     Args:
-        interpolation: "bilinear", "nearest", "bicubic", "area", "lanczos3" or "lanczos5".
+        interpolation: "bilinear", "nearest", "bicubic", "area" (mean of each block; the size must divide
+            the input's), "lanczos3" or "lanczos5".
         antialias: low-pass filter when downsampling (bilinear, bicubic and lanczos).
         crop_to_aspect_ratio / pad_to_aspect_ratio: first crop (centered) or pad (with `fill_value`,
             `fill_mode="constant"`) to the target aspect ratio, so nothing is distorted.
@@ -172,6 +173,10 @@ def resize(images: Any, size: Sequence[int], interpolation: str = "bilinear", an
         out = scale_and_translate(x, (x.shape[0], x.shape[1], target_h, target_w), scale, torch.zeros(2, dtype=x.dtype),
                                   (2, 3), interpolation, antialias=antialias)
     else:
+        if interpolation == "area" and (x.shape[-2] % target_h or x.shape[-1] % target_w):
+            raise NotImplementedError(f"resize: interpolation='area' needs sizes that divide the input's "
+                                      f"{tuple(x.shape[-2:])} (fractional area weights are not implemented); "
+                                      f"received size={tuple(size)}.")
         mode = _RESIZE_MODES[interpolation]
         smooth = interpolation in ("bilinear", "bicubic")
         out = F.interpolate(x, size=(target_h, target_w), mode=mode, align_corners=False if smooth else None,
