@@ -1,56 +1,151 @@
 """Keras's `Variable` surface on plain torch storage.
 
-Why two small tensor subclasses, and not a wrapper or a patch of torch: a layer's weights must
-stay what PyTorch expects (an `nn.Parameter` for trainable weights, a buffer for state) so that
-`state_dict`, optimizers, DDP and `torch.compile(fullgraph=True)` see nothing new, yet Keras code
-calls `w.assign(...)`, `w.numpy()` (on weights that require grad), `w.path`. A subclass of
-`nn.Parameter` (and of `Tensor` for state) gives exactly those methods on the stored object
-itself. Both set `__torch_function__` to torch's disabled implementation, as `nn.Parameter`
-does, so every op on them runs torch's ordinary dispatch and returns plain tensors; the only cost
-is torch's check of that attribute for a non-exact tensor type, tens of nanoseconds per op
-argument, which the forward/fit benchmarks do not resolve. Both types are registered where torch's
-optimizers look for tensor types that may use the foreach/fused kernels (as torch registers its
-own DTensor), so optimizer steps stay on the fast path. Patching `torch.Tensor` would cost
-nothing but would change `numpy()` for every tensor in the process; a wrapper would break every
-PyTorch tool. `state_dict()` holds plain detached tensors, so files and `weights_only` loading are
-unchanged.
+A layer's weights stay exactly what PyTorch expects, an `nn.Parameter` for trainable weights and a
+plain tensor buffer for state (DESIGN principle 1: no custom tensor class on the eager path), so
+`state_dict`, optimizers (foreach/fused kernels included), DDP and `torch.compile(fullgraph=True)`
+see nothing new and no op pays anything. Keras code still calls `w.assign(...)`, `w.numpy()` on
+weights that require grad, `w.path`: those few methods are installed on `torch.Tensor` (and
+`numpy` on `nn.Parameter`) when kerastorch is imported. Each is new to torch except two: `name`
+(torch's read-only tensor name, still returned for tensors that have no Keras name) and
+`nn.Parameter.numpy`, which detaches first instead of raising. Why not a tensor subclass: measured
+here, a `Parameter` subclass costs 0.6-0.8 us per op argument (torch's `__torch_function__` check
+for non-exact tensor types), about +15% on a small MLP's forward and +6% on its train step, and
+torch's optimizers drop their multi-tensor kernels for unregistered tensor types.
+
+A weight's Keras name and path live in the tensor's `__dict__` (and in its layer, which restores
+them after `copy.deepcopy` or a `.to()` that replaced a buffer).
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from torch._C import _disabled_torch_function_impl
 
 from . import config
 
 _AUTO_NAMES: dict[str, int] = {}
+_TORCH_NAME = torch._C.TensorBase.name  # torch's own (read-only) tensor name
 
 
-class Variable(torch.Tensor):
-    """A Keras variable: `kt.Variable(initializer, shape=None, dtype=None, trainable=True, name=None)`.
+# ------------------------------------------------------------------------ the Keras surface
 
-    Trainable variables are `nn.Parameter`s (a layer attribute set to one registers it as a
-    parameter); non-trainable ones are registered as buffers. `initializer` is an initializer
-    (name, object or callable, needing `shape`) or an array-like value.
+
+def _as_value(tensor: torch.Tensor, value: Any) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        value = torch.as_tensor(np.asarray(value))
+    return value.to(device=tensor.device, dtype=tensor.dtype)
+
+
+def assign(self: torch.Tensor, value: Any) -> torch.Tensor:
+    """Copy `value` (cast to this dtype, same number of entries) into the variable in place."""
+    with torch.no_grad():
+        self.copy_(_as_value(self, value).reshape(self.shape))
+    return self
+
+
+def assign_add(self: torch.Tensor, value: Any) -> torch.Tensor:
+    """Add `value` to the variable in place (outside autograd)."""
+    with torch.no_grad():
+        self.add_(_as_value(self, value))
+    return self
+
+
+def assign_sub(self: torch.Tensor, value: Any) -> torch.Tensor:
+    """Subtract `value` from the variable in place (outside autograd)."""
+    with torch.no_grad():
+        self.sub_(_as_value(self, value))
+    return self
+
+
+def _value(self: torch.Tensor) -> torch.Tensor:
+    """The current value: the tensor itself (ops on it are differentiable, as in Keras)."""
+    return self
+
+
+def _name(self: torch.Tensor) -> Any:
+    """The Keras name of a weight (`kernel`); torch's own tensor name for other tensors."""
+    name = self.__dict__.get("_keras_name")
+    return _TORCH_NAME.__get__(self) if name is None else name
+
+
+def _path(self: torch.Tensor) -> str | None:
+    """Keras's path: the names of the layers that built the weight, then its name (`dense/kernel`)."""
+    return self.__dict__.get("_keras_path")
+
+
+def _trainable(self: torch.Tensor) -> bool:
+    return isinstance(self, nn.Parameter) and self.requires_grad
+
+
+def _set_trainable(self: torch.Tensor, value: bool) -> None:
+    if isinstance(self, nn.Parameter):
+        self.requires_grad_(bool(value))
+    elif value:
+        raise ValueError(
+            f"Variable {self.__dict__.get('_keras_path')!r} is state (a buffer), so it cannot become trainable; "
+            "create it with trainable=True instead."
+        )
+
+
+def _numpy(self: nn.Parameter, *, force: bool = False) -> np.ndarray:
+    """The value as numpy, also while it requires grad (Keras's `Variable.numpy()`)."""
+    value = self.detach()
+    if value.dtype == torch.bfloat16:
+        value = value.float()
+    return torch.Tensor.numpy(value, force=force)
+
+
+_TENSOR_SURFACE = {
+    "assign": assign, "assign_add": assign_add, "assign_sub": assign_sub,
+    "value": property(_value), "name": property(_name), "path": property(_path),
+    "trainable": property(_trainable, _set_trainable),
+    "regularizer": property(lambda self: self.__dict__.get("_keras_regularizer")),
+    "constraint": property(lambda self: self.__dict__.get("_keras_constraint")),
+}
+
+
+def _install() -> None:
+    for attribute, value in _TENSOR_SURFACE.items():
+        existing = torch.Tensor.__dict__.get(attribute)
+        if existing is not None and getattr(existing, "fget", existing) is not getattr(value, "fget", value):
+            raise RuntimeError(f"torch.Tensor already defines {attribute!r}; kerastorch will not replace it.")
+        setattr(torch.Tensor, attribute, value)
+    nn.Parameter.numpy = _numpy
+
+
+_install()
+
+
+# ------------------------------------------------------------------------------- creating them
+
+
+class _VariableType(type):
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, nn.Parameter) or (
+            isinstance(instance, torch.Tensor) and "_keras_path" in instance.__dict__)
+
+
+class Variable(metaclass=_VariableType):
+    """`kt.Variable(initializer, shape=None, dtype=None, trainable=True, name=None)`.
+
+    Returns an `nn.Parameter` (trainable; a layer attribute set to one registers it as a
+    parameter) or a plain tensor (non-trainable; registered as a buffer when set on a layer), with
+    Keras's variable methods. `isinstance(w, kt.Variable)` holds for parameters and Keras state.
 
     Args:
-        initializer: initial value or initializer.
+        initializer: initial value (array-like) or initializer (name, object or callable; needs `shape`).
         shape: the shape, needed when `initializer` is not a value.
-        dtype: the dtype (default: the value's floating dtype, else `floatx`).
+        dtype: the dtype (default: numpy's dtype for numpy values, else `floatx`/int32).
         trainable: whether gradients flow to it and optimizers update it.
         name: the variable's name (default `variable`, `variable_1`, ...).
     """
 
-    __torch_function__ = _disabled_torch_function_impl
-
     def __new__(cls, initializer: Any = None, shape: Any = None, dtype: Any = None, trainable: bool = True,
                 autocast: bool = True, aggregation: str = "none", synchronization: str = "auto",
-                name: str | None = None, **kwargs: Any) -> "Variable":
+                name: str | None = None, **kwargs: Any) -> torch.Tensor:
         if kwargs:
             raise TypeError(f"kt.Variable got unexpected keyword arguments: {sorted(kwargs)}.")
         value = initial_value(initializer, shape, dtype)
@@ -59,104 +154,8 @@ class Variable(torch.Tensor):
             _AUTO_NAMES["variable"] = count + 1
             name = "variable" if count == 0 else f"variable_{count}"
         variable = as_variable(value, trainable)
-        variable._keras_name = variable._keras_path = str(name)
+        name_weight(variable, str(name), str(name))
         return variable
-
-    def __deepcopy__(self, memo: dict) -> "Variable":
-        if id(self) not in memo:
-            copy = torch.Tensor._make_subclass(Variable, self.detach().clone(memory_format=torch.preserve_format), False)
-            copy.__dict__.update(self.__dict__)  # name and path
-            memo[id(self)] = copy
-        return memo[id(self)]
-
-    # ------------------------------------------------------------------------- Keras's surface
-
-    def assign(self, value: Any) -> "Variable":
-        """Copy `value` (same shape, cast to this dtype) into the variable in place."""
-        with torch.no_grad():
-            self.copy_(torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value,
-                                       device=self.device).to(self.dtype).reshape(self.shape))
-        return self
-
-    def assign_add(self, value: Any) -> "Variable":
-        with torch.no_grad():
-            self.add_(torch.as_tensor(value, device=self.device).to(self.dtype))
-        return self
-
-    def assign_sub(self, value: Any) -> "Variable":
-        with torch.no_grad():
-            self.sub_(torch.as_tensor(value, device=self.device).to(self.dtype))
-        return self
-
-    @property
-    def value(self) -> torch.Tensor:
-        """The current value (the tensor itself: ops on it are differentiable, as in Keras)."""
-        return self
-
-    def numpy(self, *, force: bool = False) -> np.ndarray:
-        """The value as a numpy array, on weights that require grad too (Keras's behaviour)."""
-        value = self.detach()
-        if value.dtype == torch.bfloat16:
-            value = value.float()
-        return value.cpu().numpy()
-
-    @property
-    def name(self) -> str:
-        return self.__dict__.get("_keras_name", "variable")
-
-    @property
-    def path(self) -> str:
-        """Keras's path: the names of the layers that built it, then its name (`dense/kernel`)."""
-        return self.__dict__.get("_keras_path", self.name)
-
-    @property
-    def trainable(self) -> bool:
-        return isinstance(self, nn.Parameter) and self.requires_grad
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        if not isinstance(self, nn.Parameter):
-            if value:
-                raise ValueError(
-                    f"Variable {self.path!r} was created non-trainable (a buffer), so it cannot become "
-                    "trainable; create it with trainable=True instead."
-                )
-            return
-        self.requires_grad_(bool(value))
-
-    @property
-    def constraint(self) -> Any:
-        return self.__dict__.get("_keras_constraint")
-
-    @property
-    def regularizer(self) -> Any:
-        return self.__dict__.get("_keras_regularizer")
-
-
-class TrainableVariable(Variable, nn.Parameter):
-    """A trainable Keras variable: an `nn.Parameter` (optimizers, DDP and state_dict see one)."""
-
-    def __new__(cls, data: torch.Tensor | None = None, requires_grad: bool = True) -> "TrainableVariable":
-        return nn.Parameter.__new__(cls, data, requires_grad)  # also what `deepcopy` calls
-
-    __repr__ = nn.Parameter.__repr__
-    __reduce_ex__ = nn.Parameter.__reduce_ex__
-
-    def __deepcopy__(self, memo: dict) -> "TrainableVariable":
-        if id(self) not in memo:
-            copy = type(self)(self.data.clone(memory_format=torch.preserve_format), self.requires_grad)
-            copy.__dict__.update(self.__dict__)  # name, path, regularizer, constraint
-            memo[id(self)] = copy
-        return memo[id(self)]
-
-
-# torch's optimizers (and grad clipping) pick their multi-tensor foreach/fused kernels only for tensor
-# types on these lists, compared exactly; torch registers its own DTensor the same way.
-for _module in ("torch.optim.optimizer", "torch.utils._foreach_utils"):
-    _registry = importlib.import_module(_module)._foreach_supported_types
-    for _kind in (Variable, TrainableVariable):
-        if _kind not in _registry:
-            _registry.append(_kind)
 
 
 def initial_value(initializer: Any, shape: Any, dtype: Any) -> torch.Tensor:
@@ -189,20 +188,23 @@ def initial_value(initializer: Any, shape: Any, dtype: Any) -> torch.Tensor:
     return value.detach().clone()
 
 
-def as_variable(value: torch.Tensor, trainable: bool, requires_grad: bool = True) -> Variable:
-    """Storage for a weight: a `TrainableVariable` (parameter) or a `Variable` (buffer) over `value`."""
+def as_variable(value: torch.Tensor, trainable: bool, requires_grad: bool = True) -> torch.Tensor:
+    """Storage for a weight: an `nn.Parameter` (trainable) or the plain tensor itself (state)."""
     if trainable:
-        return TrainableVariable(value, requires_grad=requires_grad and (value.is_floating_point() or value.is_complex()))
-    return torch.Tensor._make_subclass(Variable, value.detach(), False)
+        return nn.Parameter(value, requires_grad=requires_grad and (value.is_floating_point() or value.is_complex()))
+    return value.detach()
 
 
-def rewrap_state(old: Any, new: torch.Tensor) -> torch.Tensor:
-    """After `.to()` replaced a state tensor, keep it a `Variable` with the same name and path."""
-    if not isinstance(old, Variable) or isinstance(new, Variable) or not isinstance(new, torch.Tensor):
-        return new
-    wrapped = torch.Tensor._make_subclass(Variable, new, False)
-    wrapped.__dict__.update(old.__dict__)
-    return wrapped
+_KERAS_ATTRIBUTES = ("_keras_name", "_keras_path", "_keras_regularizer", "_keras_constraint")
+
+
+def rewrap_state(old: Any, new: Any) -> Any:
+    """After `.to()` replaced a state tensor, give the new one the old one's Keras name and path."""
+    if isinstance(old, torch.Tensor) and isinstance(new, torch.Tensor) and new is not old:
+        for attribute in _KERAS_ATTRIBUTES:
+            if attribute in old.__dict__:
+                new.__dict__[attribute] = old.__dict__[attribute]
+    return new
 
 
 def name_weight(weight: torch.Tensor, name: str, path: str) -> None:

@@ -196,9 +196,9 @@ def test_add_loss_cleared_per_outermost_call_and_nested():
     assert layer.losses == []
     x = torch.ones(2, 3)
     layer(x)
-    first = [float(t) for t in layer.losses]
+    first = [float(t.detach()) for t in layer.losses]
     layer(x)
-    assert [float(t) for t in layer.losses] == pytest.approx(first)
+    assert [float(t.detach()) for t in layer.losses] == pytest.approx(first)
     assert len(first) == 3 and first[0] == first[1] == pytest.approx(3.0)
     assert len(layer.inner.losses) == 2
 

@@ -25,7 +25,8 @@ def test_weights_are_parameters_and_buffers_with_keras_surface():
     kernel, bias, gamma, beta, mean, variance = model.weights
     assert all(isinstance(w, nn.Parameter) for w in (kernel, bias, gamma, beta))
     assert [name for name, _ in model.named_buffers()] == ["1.moving_mean", "1.moving_variance"]
-    assert isinstance(kernel, kt.Variable) and isinstance(mean, kt.Variable)
+    assert type(kernel) is nn.Parameter and type(mean) is torch.Tensor  # no tensor subclass on the eager path
+    assert isinstance(kernel, kt.Variable) and isinstance(mean, kt.Variable) and not isinstance(torch.ones(1), kt.Variable)
     assert [w.path for w in model.weights] == [w.path for w in _model(keras).weights]
     assert (kernel.name, kernel.trainable, mean.trainable, tuple(kernel.shape), kernel.dtype) == (
         "kernel", True, False, (4, 3), torch.float32)
@@ -80,10 +81,11 @@ def test_storage_stays_plain_torch():
     optimizer.step()
     assert isinstance(model.weights[0], kt.Variable)
     model.double()
-    assert isinstance(model.weights[4], kt.Variable) and model.weights[4].dtype == torch.float64
+    assert model.weights[4].dtype == torch.float64
     assert model.weights[4].path == "net/bn/moving_mean"
     copied = copy.deepcopy(model)
     assert [type(w) for w in copied.weights] == [type(w) for w in model.weights]
+    assert copied.layers[0].kernel.path == "net/dense/kernel"
     assert [w.path for w in copied.weights] == [w.path for w in model.weights]
 
 

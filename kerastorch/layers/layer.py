@@ -456,7 +456,9 @@ class Layer(nn.Module):
         else:
             self.register_buffer(name, weight)
         scope = _FIRST_CALLS[: _FIRST_CALLS.index(self) + 1] if self in _FIRST_CALLS else [*_FIRST_CALLS, self]
-        variables.name_weight(weight, name, "/".join([layer.name for layer in scope] + [name]))
+        path = "/".join([layer.name for layer in scope] + [name])
+        variables.name_weight(weight, name, path)
+        self.__dict__.setdefault("_weight_names", {})[name] = (name, path)  # restored after deepcopy
         if regularizer is not None:
             weight._keras_regularizer = self._regularizers[name] = regularizers.get(regularizer)
             loss_tracking._PENALTIES[0] += 1
@@ -472,7 +474,8 @@ class Layer(nn.Module):
             old = pending.pop(id(value))
             is_buffer = old in self._buffers
             (self._buffers if is_buffer else self._parameters).pop(old)
-            for by_name in (self._keras_layouts, self._regularizers, self._constraints):
+            for by_name in (self._keras_layouts, self._regularizers, self._constraints,
+                            self.__dict__.get("_weight_names", {})):
                 if old in by_name:
                     by_name[name] = by_name.pop(old)
             if is_buffer:
@@ -489,6 +492,12 @@ class Layer(nn.Module):
         seen: set[int] = set()
         result: list[torch.Tensor] = []
         for module in _layer_order(self):
+            for key, (name, path) in module.__dict__.get("_weight_names", {}).items():
+                weight = module._parameters.get(key)
+                if weight is None:
+                    weight = module._buffers.get(key)
+                if weight is not None and "_keras_path" not in weight.__dict__:  # a deepcopy drops them
+                    variables.name_weight(weight, name, path)
             for weight in _own_weights(module):
                 if id(weight) not in seen:
                     seen.add(id(weight))
