@@ -15,3 +15,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_compile_cache_per_module():
+    """torch.compile caches compiled code per code object for the whole process (at most 8 versions
+    each): every test module leaves the cache empty, so compile tests do not depend on test order."""
+    yield
+    torch._dynamo.reset()

@@ -9,7 +9,6 @@ each library and loaded by the other.
 import inspect
 import json
 import re
-import timeit
 
 import keras
 import numpy as np
@@ -226,24 +225,25 @@ def test_model_with_ops_compiles_fullgraph():
     outputs = kt.ops.concatenate([kt.ops.relu(hidden), -hidden], axis=-1) ** 2
     model = kt.Model(inputs, outputs)
     x = torch.randn(4, 3, 4)
-    with torch.no_grad():
-        expected = model(x)
-        compiled = torch.compile(model, fullgraph=True, backend="eager")
-        torch.testing.assert_close(compiled(x), expected)
+    torch._dynamo.reset()  # compiled code is cached per code object across tests: start and leave clean
+    try:
+        with torch.no_grad():
+            expected = model(x)
+            compiled = torch.compile(model, fullgraph=True, backend="eager")
+            torch.testing.assert_close(compiled(x), expected)
+    finally:
+        torch._dynamo.reset()
 
 
-def test_ops_node_runs_the_plain_function_and_eager_wrapper_is_cheap():
-    """The plan calls the bound plain function; the eager wrapper adds only an argument scan."""
+def test_ops_node_step_calls_the_plain_function_with_bound_constants():
+    """The plan calls the torch function itself (constants bound once), not the eager wrapper."""
     inputs = kt.Input((4,))
-    model = kt.Model(inputs, kt.ops.sum(inputs, axis=-1, keepdims=True))
-    runner = model._steps[0][0]
+    model = kt.Model(inputs, kt.ops.sum(inputs, axis=-1, keepdims=True) + 1)
+    (runner, *_), (add_runner, _, where, *_) = model._steps
     assert runner.func is kt.ops.sum.__wrapped__ and runner.keywords == {"axis": -1, "keepdims": True}
+    assert add_runner is kt.ops.add.__wrapped__ and where[1] == (-1, 1)  # the constant 1, bound in the step
     x = torch.randn(2, 4)
-    plain, wrapped = kt.ops.add.__wrapped__, kt.ops.add
-    rounds = [(min(timeit.repeat(lambda: wrapped(x, x), number=2000, repeat=3)),
-               min(timeit.repeat(lambda: plain(x, x), number=2000, repeat=3))) for _ in range(2)]
-    overhead_us = min(w - p for w, p in rounds) / 2000 * 1e6
-    assert overhead_us < 5, overhead_us  # generous: a few hundred ns measured; guards against a slow path
+    torch.testing.assert_close(model(x), x.sum(-1, keepdims=True) + 1)
 
 
 # ----------------------------------------------------------------------------------- every op
