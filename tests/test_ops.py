@@ -247,6 +247,8 @@ row("searchsorted", np.sort(F(6)), F(4), side="right", _id="right")
 row("digitize", F(6), np.array([-1.0, 0.0, 1.0], "float32"))
 row("bincount", I(8))
 row("bincount", I(8), weights=F(8), minlength=7, _id="weights")
+row("bincount", I(3, 4), minlength=5, _id="rows")  # Keras stacks unequal rows without minlength
+row("bincount", I(3, 4), weights=F(3, 4), minlength=8, _id="rows_weights")
 row("histogram", F(20), bins=5)
 row("histogram", F(20), bins=4, range=(-1.0, 1.0), _id="range")
 row("unique", np.array([3, 1, 3, 2, 1]))
@@ -694,7 +696,7 @@ def test_op_matches_keras(r: Row) -> None:
 
 # Ops whose output shape depends on the values (or that read values on the host): they cannot run on
 # `meta` tensors, so on symbolic inputs they need their value-dependent arguments given statically.
-VALUE_DEPENDENT = {"nonzero", "where-indices", "bincount", "bincount-weights", "unique", "unique-all", "unique-size",
+VALUE_DEPENDENT = {"nonzero", "where-indices", "bincount", "bincount-weights", "bincount-rows", "bincount-rows_weights", "unique", "unique-all", "unique-size",
                    "segment_sum", "segment_max", "segment_min", "segment_prod", "segment_sum-int", "convert_to_numpy",
                    "repeat-per_row"}
 META_ROWS = [r for r in ROWS if r.call is None and r.ref is None and _row_id(r) not in VALUE_DEPENDENT

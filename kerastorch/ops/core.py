@@ -53,16 +53,7 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None, rag
     if dtype is not None:
         dtype = _dtypes.to_torch(dtype)
     if isinstance(x, (bool, int, float, complex)):
-        if dtype is None:
-            if isinstance(x, bool):
-                dtype = torch.bool
-            elif isinstance(x, int):
-                dtype = torch.int32 if -(2**31) <= x < 2**31 else torch.int64
-            elif isinstance(x, float):
-                dtype = _dtypes.to_torch(_dtypes.result_type(float))
-            else:
-                dtype = torch.complex64
-        return torch.tensor(x, dtype=dtype)
+        return torch.tensor(x, dtype=dtype or scalar_dtype(x))
     if isinstance(x, (list, tuple)):
         if any(isinstance(e, torch.Tensor) for e in x):
             return torch.stack([convert_to_tensor(e, dtype) for e in x])
@@ -77,6 +68,17 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None, rag
     if array.dtype.name == "bfloat16":
         array = array.astype(np.float32)
     return torch.from_numpy(np.array(array, copy=True) if not array.flags.writeable else np.ascontiguousarray(array)).to(dtype)
+
+
+def scalar_dtype(value: bool | int | float | complex) -> torch.dtype:
+    """Keras's dtype for a Python scalar: bool, int32 (int64 beyond its range), floatx, complex64."""
+    if isinstance(value, bool):
+        return torch.bool
+    if isinstance(value, int):
+        return torch.int32 if -(2**31) <= value < 2**31 else torch.int64
+    if isinstance(value, float):
+        return _dtypes.promote(float)
+    return torch.complex64
 
 
 def convert_to_numpy(x: Any) -> np.ndarray:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from .. import config
 from . import _dtypes
-from .core import convert_to_tensor
+from .core import convert_to_tensor, scalar_dtype
 
 _t = convert_to_tensor
 _rt = _dtypes.result_type
@@ -84,9 +84,7 @@ def _cast(x: Tensor, dtype: torch.dtype) -> Tensor:
 def _on(value: Any, device: torch.device, dtype: torch.dtype | None = None) -> Tensor:
     """A non-tensor operand as a tensor made directly on `device` (Keras's dtype unless `dtype`)."""
     if isinstance(value, (bool, int, float, complex)):
-        if dtype is None:
-            dtype = _t(value).dtype if isinstance(value, int) and not isinstance(value, bool) else _dtypes.promote(_of(value)) if not isinstance(value, bool) else torch.bool
-        return torch.tensor(value, dtype=dtype, device=device)
+        return torch.tensor(value, dtype=dtype or scalar_dtype(value), device=device)
     tensor = _t(value, dtype)
     return tensor if tensor.device == device else tensor.to(device)
 
@@ -1322,18 +1320,19 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0, sparse: bool = Fal
     """Counts of each non-negative int in `x` (per row for 2-D input); `weights` sums weights instead."""
     if sparse:
         raise NotImplementedError("bincount: sparse=True needs sparse tensors, which kerastorch does not produce.")
-    x_in = x
-    x = _t(x).long()
+    x = _t(x)
     if weights is not None:
         weights = _t(weights).to(x.device)
-        dtype = _dtypes.promote(_t(x_in).dtype, weights.dtype)
+        dtype = _dtypes.promote(x.dtype, weights.dtype)
     else:
         dtype = torch.int32
-    if x.ndim == 2:
-        rows = [torch.bincount(r, None if weights is None else w, minlength) for r, w in
-                zip(x, weights if weights is not None else [None] * x.shape[0])]
-        width = builtins.max(r.shape[0] for r in rows)
-        return torch.stack([F.pad(r, (0, width - r.shape[0])) for r in rows]).to(dtype)
+    x = x.long()
+    if x.ndim == 2:  # one bincount over rows shifted into disjoint ranges
+        width = builtins.max(minlength, int(x.max()) + 1 if x.numel() else 0)  # the output size depends on the values
+        shifted = x + torch.arange(x.shape[0], device=x.device)[:, None] * width
+        flat_weights = None if weights is None else weights.reshape(-1)
+        counts = torch.bincount(shifted.reshape(-1), flat_weights, minlength=x.shape[0] * width)
+        return counts.reshape(x.shape[0], width).to(dtype)
     return torch.bincount(x, weights, minlength).to(dtype)
 
 
