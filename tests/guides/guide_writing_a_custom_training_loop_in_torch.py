@@ -1,7 +1,7 @@
 # Keras guide "Writing a training loop from scratch in PyTorch" (keras-io,
 # guides/writing_a_custom_training_loop_in_torch.py, Apache License 2.0), code cells only.
 # Changed: the import lines (kerastorch as keras) and MNIST replaced by synthetic arrays of the same
-# per-sample shapes (640 + 320 validation samples instead of 60,000; `epochs` stays 3).
+# per-sample shapes (320 + 160 validation samples instead of 60,000; `epochs` stays 3).
 import torch
 import kerastorch as keras
 import numpy as np
@@ -22,7 +22,7 @@ def get_model():
 batch_size = 32
 rng = np.random.default_rng(0)
 (x_train, y_train), (x_test, y_test) = (
-    (rng.integers(0, 256, (960, 28, 28)).astype("uint8"), rng.integers(0, 10, 960).astype("uint8")),
+    (rng.integers(0, 256, (480, 28, 28)).astype("uint8"), rng.integers(0, 10, 480).astype("uint8")),
     (rng.integers(0, 256, (100, 28, 28)).astype("uint8"), rng.integers(0, 10, 100).astype("uint8")),
 )
 x_train = np.reshape(x_train, (-1, 784)).astype("float32")
@@ -30,11 +30,11 @@ x_test = np.reshape(x_test, (-1, 784)).astype("float32")
 y_train = keras.utils.to_categorical(y_train)
 y_test = keras.utils.to_categorical(y_test)
 
-# Reserve 320 samples for validation.
-x_val = x_train[-320:]
-y_val = y_train[-320:]
-x_train = x_train[:-320]
-y_train = y_train[:-320]
+# Reserve 160 samples for validation.
+x_val = x_train[-160:]
+y_val = y_train[-160:]
+x_train = x_train[:-160]
+y_train = y_train[:-160]
 
 # Create torch Datasets
 train_dataset = torch.utils.data.TensorDataset(
