@@ -20,7 +20,7 @@ __all__ = [
     "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
     "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "RootMeanSquaredError",
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "AUC", "Precision",
-    "Recall", "get", "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+    "Recall", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "get", "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
 ]
 
@@ -305,22 +305,7 @@ class _Confusion(Metric):
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         with torch.no_grad():
-            y_pred = torch.as_tensor(y_pred).float()
-            device = self.true_positives.device
-            y_pred = y_pred.to(device)
-            y_true = torch.as_tensor(y_true, device=device).float()
-            y_true, y_pred = same_rank(y_true, y_pred)
-            if sample_weight is None:
-                weight = torch.ones_like(y_pred)
-            else:
-                weight = torch.as_tensor(sample_weight, dtype=torch.float32, device=device)
-                _, weight = same_rank(y_pred, weight)
-                while weight.ndim < y_pred.ndim:
-                    weight = weight.unsqueeze(-1)
-                weight = weight.expand_as(y_pred)
-            pred = y_pred.reshape(1, -1) > self._thresholds.to(device).reshape(-1, 1)
-            label = (y_true.reshape(1, -1) > 0.5)
-            w = weight.reshape(1, -1)
+            pred, label, w = _outcomes(y_true, y_pred, sample_weight, self._thresholds, self.true_positives.device)
             self.true_positives.add_(((pred & label) * w).sum(dim=1))
             self.false_positives.add_(((pred & ~label) * w).sum(dim=1))
             self.true_negatives.add_(((~pred & ~label) * w).sum(dim=1))
@@ -329,6 +314,25 @@ class _Confusion(Metric):
     def to(self, device: torch.device | str) -> "_Confusion":
         self._thresholds = self._thresholds.to(device)
         return super().to(device)
+
+
+def _outcomes(y_true: Any, y_pred: Any, sample_weight: Any, thresholds: torch.Tensor,
+              device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Flattened `(thresholds, samples)` predicted-positive and `(1, samples)` label/weight tensors;
+    a label counts as positive when non-zero, as Keras casts it to bool."""
+    y_pred = torch.as_tensor(y_pred).to(device=device, dtype=torch.float32)
+    y_true = torch.as_tensor(y_true, device=device).float()
+    y_true, y_pred = same_rank(y_true, y_pred)
+    if sample_weight is None:
+        weight = torch.ones_like(y_pred)
+    else:
+        weight = torch.as_tensor(sample_weight, dtype=torch.float32, device=device)
+        _, weight = same_rank(y_pred, weight)
+        while weight.ndim < y_pred.ndim:
+            weight = weight.unsqueeze(-1)
+        weight = weight.expand_as(y_pred)
+    pred = y_pred.reshape(1, -1) > thresholds.to(device).reshape(-1, 1)
+    return pred, y_true.reshape(1, -1) != 0, weight.reshape(1, -1)
 
 
 def _div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -406,6 +410,93 @@ class Recall(Precision):
     def result(self) -> torch.Tensor:
         value = _div(self.true_positives, self.true_positives + self.false_negatives)
         return value[0] if self._single else value
+
+
+class _ConditionCount(Metric):
+    """The weighted count of one confusion-matrix cell at each threshold, as one `accumulator`."""
+
+    _cell: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+    def __init__(self, thresholds: float | list[float] | None = None, name: str | None = None, dtype: Any = None):
+        super().__init__(name=name, dtype=dtype)
+        values = [0.5] if thresholds is None else list(thresholds) if isinstance(thresholds, (list, tuple)) else [thresholds]
+        invalid = [t for t in values if t is None or not 0 <= t <= 1]
+        if invalid:
+            raise ValueError(
+                f"{type(self).__name__} expected thresholds in [0, 1], received {invalid}; pass values between 0 and 1."
+            )
+        self.init_thresholds = thresholds
+        self.thresholds = values
+        self._thresholds = torch.tensor(values, dtype=torch.float32)
+        self.accumulator = self.add_variable((len(values),), name="accumulator")
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """Add the weighted count of samples in this cell (label non-zero, prediction > threshold)."""
+        with torch.no_grad():
+            pred, label, w = _outcomes(y_true, y_pred, sample_weight, self._thresholds, self.accumulator.device)
+            self.accumulator.add_((type(self)._cell(pred, label) * w).sum(dim=1))
+
+    def result(self) -> torch.Tensor:
+        return self.accumulator[0].clone() if len(self.thresholds) == 1 else self.accumulator.clone()
+
+    def to(self, device: torch.device | str) -> "_ConditionCount":
+        self._thresholds = self._thresholds.to(device)
+        return super().to(device)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "thresholds": self.init_thresholds}
+
+
+class TruePositives(_ConditionCount):
+    """Weighted count of positive labels predicted above each threshold (0.5 by default).
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]; a list gives one count per threshold.
+        name, dtype: the metric's name and dtype.
+    """
+
+    @staticmethod
+    def _cell(pred: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        return pred & label
+
+
+class FalsePositives(_ConditionCount):
+    """Weighted count of negative labels predicted above each threshold (0.5 by default).
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]; a list gives one count per threshold.
+        name, dtype: the metric's name and dtype.
+    """
+
+    @staticmethod
+    def _cell(pred: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        return pred & ~label
+
+
+class TrueNegatives(_ConditionCount):
+    """Weighted count of negative labels predicted at or below each threshold (0.5 by default).
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]; a list gives one count per threshold.
+        name, dtype: the metric's name and dtype.
+    """
+
+    @staticmethod
+    def _cell(pred: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        return ~pred & ~label
+
+
+class FalseNegatives(_ConditionCount):
+    """Weighted count of positive labels predicted at or below each threshold (0.5 by default).
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]; a list gives one count per threshold.
+        name, dtype: the metric's name and dtype.
+    """
+
+    @staticmethod
+    def _cell(pred: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        return ~pred & label
 
 
 _ALIASES: dict[str, Callable[[], Metric]] = {

@@ -36,6 +36,10 @@ CASES = [
     ("AUC", {"num_thresholds": 50}, BIN_TRUE, BIN_PROB),
     ("Precision", {}, BIN_TRUE, BIN_PROB),
     ("Recall", {}, BIN_TRUE, BIN_PROB),
+    ("TruePositives", {}, BIN_TRUE, BIN_PROB),
+    ("FalsePositives", {"thresholds": 0.3}, BIN_TRUE, BIN_PROB),
+    ("TrueNegatives", {"thresholds": [0.1, 0.5, 0.9]}, BIN_TRUE, BIN_PROB),
+    ("FalseNegatives", {"thresholds": [0.0, 0.25, 1.0]}, ONE_HOT, PROBS),
 ]
 
 
@@ -51,7 +55,19 @@ def test_metric_matches_keras_over_batches(name, kwargs, y_true, y_pred, weighte
     expected = keras.ops.convert_to_numpy(theirs.result())
     np.testing.assert_allclose(ours.result().numpy(), expected, rtol=1e-5, atol=1e-5)
     ours.reset_state()
-    assert float(ours.result()) == 0.0
+    assert not ours.result().any()
+
+
+@pytest.mark.parametrize("name", ["TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives"])
+def test_confusion_counts_config_and_device(name):
+    ours, theirs = (getattr(lib.metrics, name)([0.2, 0.6], name="counts") for lib in (kt, keras))
+    assert ours.get_config() == {**theirs.get_config(), "dtype": None}  # Keras writes its dtype policy
+    assert [v.shape for v in ours.variables] == [tuple(v.shape) for v in theirs.variables]
+    with pytest.raises(ValueError, match=rf"{name}.*\[1.5\]"):
+        getattr(kt.metrics, name)([0.5, 1.5])
+    ours.to("meta")  # a host sync would fail on meta tensors: the counts stay on the device
+    ours.update_state(torch.ones(4, 1, device="meta"), torch.ones(4, 1, device="meta"))
+    assert ours.result().device.type == "meta"
 
 
 def test_mean_and_sum():
