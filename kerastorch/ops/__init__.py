@@ -1,6 +1,7 @@
 """`kt.ops`: Keras 3's `keras.ops`, each a thin function over torch.
 
-The groups live in their own modules (`numpy`, `nn`, `math`, `linalg`, `image`, `core`), as in Keras.
+The groups live in their own modules (`numpy`, `nn`, `math`, `linalg`, `image`, `core`, `einops`), as
+in Keras.
 Every name in a group's `__all__` is wrapped once here (`node.wrap`), in the group module and in
 this namespace: a call on symbolic tensors becomes a graph node, any other call runs the torch
 function directly. `kt.ops` holds every group's names except `image`'s, which stay under
@@ -18,12 +19,7 @@ def _wrap_groups() -> dict:
     """Wrap each group's public functions in place; return the names `kt.ops` exports."""
     exported = {}
     for group in _GROUPS:
-        try:
-            module = _importlib.import_module(f"{__name__}.{group}")
-        except ModuleNotFoundError as error:
-            if error.name != f"{__name__}.{group}":
-                raise
-            continue  # a group not written yet
+        module = _importlib.import_module(f"{__name__}.{group}")
         exported[group] = module
         for name in module.__all__:
             wrapped = _node.wrap(getattr(module, name), name, group)
