@@ -5,7 +5,7 @@ Each case builds the kerastorch model, a torch twin with the same weights and ma
 are checked equal, then forward (inference) and fit-step (forward, MSE loss, backward, SGD step)
 times are measured over alternating rounds in one process, and the ratios to torch are printed.
 
-    python scripts/bench_sequence.py [--rounds 9] [--only lstm,gru,attention] [--no-keras]
+    python scripts/bench_sequence.py [--rounds 9] [--only lstm,gru,attention] [--no-keras] [--threads 1]
 """
 
 from __future__ import annotations
@@ -146,7 +146,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--only", default=",".join(CASES))
     parser.add_argument("--no-keras", action="store_true")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     keras = None
     if not args.no_keras:
         try:
