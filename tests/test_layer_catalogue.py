@@ -63,6 +63,15 @@ ROWS = [
     ("Cropping3D", dict(), (1, 3, 4, 5, 2), {}, False),
     ("Cropping3D", dict(cropping=(0, 1, (1, 2)), data_format=CF), (1, 2, 3, 4, 5), {}, False),
     ("RepeatVector", dict(n=3), (2, 4), {}, False),
+    ("Resizing", dict(height=5, width=4), (2, 9, 7, 3), {}, True),
+    ("Resizing", dict(height=12, width=10, interpolation="nearest"), (2, 5, 4, 3), {}, False),
+    ("Resizing", dict(height=11, width=9, interpolation="bicubic", data_format=CF), (2, 3, 5, 4), {}, False),
+    ("Resizing", dict(height=4, width=4, antialias=True), (2, 12, 9, 3), {}, False),
+    ("Resizing", dict(height=6, width=3, crop_to_aspect_ratio=True), (2, 9, 7, 3), {}, False),
+    ("Resizing", dict(height=6, width=3, pad_to_aspect_ratio=True, fill_value=0.5), (2, 5, 7, 3), {}, False),
+    ("CenterCrop", dict(height=4, width=3), (2, 9, 7, 3), {}, True),
+    ("CenterCrop", dict(height=4, width=4, data_format=CF), (2, 3, 7, 6), {}, False),
+    ("CenterCrop", dict(height=8, width=4), (2, 6, 7, 3), {}, False),  # too small: crop to ratio, resize
     ("Convolution1D", dict(filters=2, kernel_size=3), (2, 6, 3), {}, False),
     ("Convolution2D", dict(filters=2, kernel_size=3, padding="same"), (2, 5, 5, 3), {}, False),
     ("Convolution3D", dict(filters=2, kernel_size=2), (1, 3, 4, 4, 2), {}, False),
@@ -161,6 +170,22 @@ def test_keras_files_both_ways(tmp_path, index):
     again = keras.models.load_model(tmp_path / "t.keras")
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
     assert [type(layer).__name__ for layer in again.layers] == [type(layer).__name__ for layer in model.layers]
+
+
+@pytest.mark.parametrize("name, kwargs", [("Resizing", dict(height=5, width=4)), ("CenterCrop", dict(height=4, width=3)),
+                                          ("CenterCrop", dict(height=8, width=4))])
+def test_image_layers_take_keras_input_kinds(name, kwargs):
+    """uint8 batches, single images and dicts of images, labels and segmentation masks."""
+    images = torch.from_numpy(np.random.default_rng(0).integers(0, 255, (2, 6, 7, 3)).astype("uint8"))
+    data = {"images": images.float(), "labels": torch.ones(2), "segmentation_masks": images[..., :1].float()}
+    for inputs in (images, images[0].float(), data):
+        theirs, ours = getattr(keras.layers, name)(**kwargs)(inputs), getattr(kt.layers, name)(**kwargs)(inputs)
+        for key in (theirs if isinstance(theirs, dict) else [None]):
+            expected, output = (theirs, ours) if key is None else (theirs[key], ours[key])
+            assert output.dtype == expected.dtype
+            np.testing.assert_allclose(output.numpy(), keras.ops.convert_to_numpy(expected), atol=1e-4)
+    with pytest.raises(NotImplementedError, match="bounding boxes"):
+        getattr(kt.layers, name)(**kwargs)({"images": images.float(), "bounding_boxes": {}})
 
 
 def test_aliases_are_keras_classes():

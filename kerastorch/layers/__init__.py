@@ -11,7 +11,7 @@ from .masking import Masking
 from .merging import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
-from .preprocessing import Rescaling
+from .preprocessing import CenterCrop, Rescaling, Resizing
 from .rnn import *  # noqa: F401,F403
 from .reshaping import Flatten, Permute, Reshape
 from .reshaping import (  # noqa: F401
