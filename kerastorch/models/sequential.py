@@ -18,6 +18,9 @@ from ..symbolic import SymbolicTensor
 from .model import Model
 
 
+_call = nn.Module.__call__
+
+
 class Sequential(Model):
     """A linear stack of layers; `Sequential() | Dense(2) | Dense(3)` builds one.
 
@@ -188,8 +191,17 @@ class Sequential(Model):
             inputs = inputs.to(self._input_dtype)  # like Keras: a float64 batch into a float32 model
         if self._mask_steps is not None or mask is not None:
             return self._call_with_masks(inputs, mask)[0]
+        graph = self._graph_input
+        if (graph is not None and isinstance(inputs, torch.Tensor) and len(self._graph_outputs) == len(self._stack)
+                and inputs.dim() == len(graph.shape)
+                and all(size is None or inputs.shape[axis] == size for axis, size in enumerate(graph.shape) if axis)):
+            # The input matches the shape the stack was built for, and every layer's input was checked
+            # then: call the layers as plain modules (hooks still run), as the functional plan does.
+            for layer in self._stack:
+                inputs = _call(layer, inputs)
+            return inputs
         for layer in self._stack:
-            inputs = layer(inputs)
+            inputs = layer(inputs)  # each layer checks its input and names itself in any error
         return inputs
 
     # ------------------------------------------------------------------------------------- masks
