@@ -281,6 +281,11 @@ x3 = F(3)
 row("vectorize", _call=lambda ops: ops.vectorize(lambda a, b: a * 2 + b)(x23, x3))
 row("vectorize", _call=lambda ops: ops.vectorize(lambda a: ops.sum(a), signature="(n)->()")(x234), _id="signature")
 
+
+def test_vectorize_excluded_arguments_pass_through() -> None:
+    scaled = kt.ops.vectorize(lambda a, k: a * k, excluded={1})(x23, 3.0)
+    np.testing.assert_allclose(scaled.numpy(), x23 * 3.0, rtol=1e-6)
+
 # ---------------------------------------------------------------- nn group
 for _name in ["relu", "relu6", "sigmoid", "sparse_sigmoid", "tanh_shrink", "softplus", "softsign", "soft_shrink",
               "hard_shrink", "sparse_plus", "silu", "swish", "squareplus", "log_sigmoid", "leaky_relu",
@@ -603,6 +608,24 @@ row("image.perspective_transform", pics, start, end)
 row("image.perspective_transform", pics, start, end, interpolation="nearest", fill_value=1.0, _id="nearest")
 row("image.gaussian_blur", pics, (3, 3), (1.0, 1.0), data_format="channels_last")
 row("image.gaussian_blur", pics_cf, (5, 5), (1.5, 1.5), data_format="channels_first", _id="channels_first")
+
+
+def _np_gaussian_blur(images, kernel_size, sigma, data_format=None):
+    """Keras documents (height, width) for both arguments; its torch backend swaps them for non-square kernels."""
+    def gauss(size, s):
+        g = np.exp(-0.5 * ((np.arange(size) - (size - 1) / 2) / s) ** 2)
+        return g / g.sum()
+    kernel = np.outer(gauss(kernel_size[0], sigma[0]), gauss(kernel_size[1], sigma[1]))
+    ph, pw = kernel_size[0] // 2, kernel_size[1] // 2
+    padded = np.pad(images, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    out = np.zeros_like(images)
+    for i in range(kernel_size[0]):
+        for j in range(kernel_size[1]):
+            out += kernel[i, j] * padded[:, i:i + images.shape[1], j:j + images.shape[2]]
+    return out.astype(images.dtype)
+
+
+row("image.gaussian_blur", pics, (5, 3), (2.0, 0.7), _ref=_np_gaussian_blur, _id="non_square")
 
 
 def _elastic(ops: Any) -> Any:
