@@ -189,6 +189,10 @@ def test_custom_predict_step_and_no_silent_arguments():
         model.evaluate(x, y, verbose=0, max_queue_size=4)
     with pytest.raises(ValueError, match="steps_per_execution"):
         model.compile("sgd", "mse", steps_per_execution=0)
+    counting = _counting_model(kt)
+    counting.compile("sgd", "mse", jit_compile=True)  # a custom step would bypass the compiled wrapper
+    with pytest.raises(NotImplementedError, match="jit_compile=True"):
+        counting.fit(x, y, verbose=0)
 
 
 # --------------------------------------------------------------------------- callbacks' logs

@@ -370,6 +370,7 @@ class Trainer:
         """What fit runs per batch, decided once per loop: the built-in fused step when the model
         overrides none of Keras's step hooks, else its own `train_step` on Keras-packed data."""
         if self._custom("train_step", "compute_loss", "compute_metrics", "get_metrics_result", "metrics"):
+            self._check_custom_step("train_step", module)
             return _CustomRun(self, self.train_step)
         if not any(p.requires_grad for p in self.parameters()):
             warnings.warn(f"Model {self.name!r} has no trainable weights: fit computes its loss and metrics "
@@ -379,8 +380,21 @@ class Trainer:
 
     def _test_runner(self, module: nn.Module) -> "_Run":
         if self._custom("test_step", "compute_loss", "compute_metrics", "get_metrics_result", "metrics"):
+            self._check_custom_step("test_step", module)
             return _CustomRun(self, self.test_step)
         return _BuiltinRun(self, module, self._test_step)
+
+    def _check_custom_step(self, name: str, module: nn.Module) -> None:
+        """A custom step calls the model itself, not the DDP/compiled wrapper fit made: say so rather
+        than train unsynchronized replicas or skip compilation silently."""
+        if module is self:
+            return
+        what = "jit_compile=True" if self.jit_compile else "distributed (DDP) training"
+        raise NotImplementedError(
+            f"Model {self.name!r} overrides Keras's step hooks ({name}), which fit cannot combine with {what}: "
+            "the custom step calls the model directly. Use the built-in step, or wrap the model yourself "
+            "(torch.compile / DistributedDataParallel) in a hand-written loop."
+        )
 
     def _log_names(self) -> list[str]:
         return self._compiled_metrics.names()
