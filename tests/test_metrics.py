@@ -88,6 +88,7 @@ def test_state_moves_to_device_and_stays_there():
 def test_get_and_custom_function():
     assert isinstance(kt.metrics.get("mae"), kt.metrics.MeanAbsoluteError)
     assert isinstance(kt.metrics.get("auc"), kt.metrics.AUC)
+    assert isinstance(kt.metrics.get("false_negatives"), kt.metrics.FalseNegatives)  # Keras's snake-case name
 
     def within_one(y_true, y_pred):
         return (torch.abs(y_true - y_pred) <= 1).float()
