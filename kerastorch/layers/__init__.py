@@ -2,6 +2,7 @@
 
 from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .augmentation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .core import Activation, Dense, Dropout, Embedding, Identity, Lambda
 from .input_layer import Input, InputLayer
