@@ -11,6 +11,7 @@ computes, and checkpoints load through timm's loader with every tensor accounted
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import logging
 import os
@@ -387,28 +388,31 @@ class _Reads(TorchFunctionMode):
 
 
 def _tensors_read(model: nn.Module, input_shape: tuple[int, ...]) -> set[int] | None:
-    """Ids of the model's tensors `forward_features` reads, from a run on meta (or, failing that, CPU) copies."""
-    probe = _FeaturesOnly(model)
-    originals = dict(itertools.chain(probe.named_parameters(), probe.named_buffers()))
-    for device in ("meta", "cpu"):
-        state = {k: torch.empty_like(v, device="meta") if device == "meta" else v.detach() for k, v in originals.items()}
+    """Ids of the model's tensors `forward_features` reads, from a run on a meta copy (or, failing that, on CPU).
+
+    The copy shares nothing with the model (`torch.func.functional_call` is not used: it leaves meta
+    tensors behind in models that register one submodule twice, as CoaT does).
+    """
+    tensors = list(itertools.chain(model.parameters(), model.buffers()))
+    memo: dict[int, Any] = {}
+    for tensor in tensors:
+        meta = torch.empty_like(tensor, device="meta")
+        memo[id(tensor)] = nn.Parameter(meta, tensor.requires_grad) if isinstance(tensor, nn.Parameter) else meta
+    originals = {id(memo[id(t)]): id(t) for t in tensors}
+    try:
+        runs = [(copy.deepcopy(model, memo), "meta", originals)]
+    except Exception:
+        runs = []
+    runs.append((model, "cpu", {id(t): id(t) for t in tensors}))
+    for runner, device, to_original in runs:
         reads = _Reads()
         try:
             with torch.no_grad(), reads:
-                torch.func.functional_call(probe, state, (torch.zeros(input_shape, device=device),), strict=False)
+                runner.forward_features(torch.zeros(input_shape, device=device))
         except Exception:
             continue
-        return {id(originals[k]) for k, v in state.items() if id(v) in reads.seen}
+        return {to_original[i] for i in reads.seen if i in to_original}
     return None
-
-
-class _FeaturesOnly(nn.Module):
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> Any:
-        return self.model.forward_features(x)
 
 
 def _pretrained_cfg(name: str) -> Any:
