@@ -39,6 +39,7 @@ def test_signatures_are_keras(name):
     assert all(ours[k].default == theirs[k].default for k in ours if k != "name")
 
 
+@pytest.mark.slow  # builds Keras's models
 @pytest.mark.parametrize("name", ["MobileNetV3Small", "MobileNet"])
 def test_counts_equal_keras(name):
     import keras
@@ -64,6 +65,7 @@ def test_documented_counts_hold(name):
     assert without_top == spec.ours_params[1]
 
 
+@pytest.mark.slow  # builds Keras's models
 @pytest.mark.parametrize("name", ["ResNet50V2"])
 def test_documented_keras_counts_hold(name):
     import keras
