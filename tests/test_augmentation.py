@@ -39,7 +39,7 @@ DETERMINISTIC = [
 RANDOM = [
     ("RandomFlip", dict()), ("RandomFlip", dict(mode="horizontal")), ("RandomRotation", dict(factor=0.2)),
     ("RandomZoom", dict(height_factor=0.3)), ("RandomTranslation", dict(height_factor=0.2, width_factor=0.2)),
-    ("RandomContrast", dict(factor=0.5)), ("RandomBrightness", dict(factor=0.3)), ("RandomCrop", dict(height=5, width=6)),
+    ("RandomContrast", dict(factor=0.5)), ("RandomBrightness", dict(factor=0.3)),
 ]
 
 
@@ -65,6 +65,19 @@ def test_identity_at_inference_like_keras(name, kwargs):
     np.testing.assert_array_equal(ours, x)
     layer.train()
     assert not np.array_equal(layer(torch.tensor(x)).numpy(), x)  # the module's training mode switches it on
+
+
+def test_random_crop_at_inference_is_the_documented_center_window():
+    # Keras documents (and declares as its output shape) the largest centered window of the target aspect
+    # ratio, resized to the target; its eager inference call returns the input instead. Keras's Resizing
+    # with crop_to_aspect_ratio computes exactly the documented output.
+    x = torch.tensor(IMAGES)
+    for height, width in ((9, 5), (12, 5), (5, 6)):
+        ours = kt.layers.RandomCrop(height, width)(x).numpy()
+        reference = _keras(keras.layers.Resizing(height, width, crop_to_aspect_ratio=True), IMAGES, False)
+        np.testing.assert_allclose(ours, reference, atol=1e-5)
+    symbolic = kt.layers.RandomCrop(24, 20)(kt.Input((32, 32, 3)))
+    assert tuple(symbolic.shape) == (None, 24, 20, 3)
 
 
 @pytest.mark.parametrize("mode,axes", [("horizontal", (2,)), ("vertical", (1,)), ("horizontal_and_vertical", (1, 2))])

@@ -111,7 +111,7 @@ class BaseImageAugmentationLayer(Layer):
             if self._seed_generator is not None:
                 generator = torch_generator(self._seed_generator, batch.device)
             params = self._draw(batch, generator)
-        out = self._transform(batch, params, self._interpolation()) if training else batch
+        out = self._transform(batch, params, self._interpolation()) if training else self._infer(batch)
         out = out.squeeze(0) if single else out
         if not isinstance(inputs, dict):
             return out
@@ -121,11 +121,17 @@ class BaseImageAugmentationLayer(Layer):
             masks = (masks.unsqueeze(0) if single else masks).to(self._dtype)
             if training and self._moves_pixels:
                 masks = self._transform(masks, params, "nearest")
+            elif not training:
+                masks = self._infer(masks)
             outputs["segmentation_masks"] = masks.squeeze(0) if single else masks
         return outputs
 
     def _interpolation(self) -> str:
         return getattr(self, "interpolation", "bilinear")
+
+    def _infer(self, images: torch.Tensor) -> torch.Tensor:
+        """The inference-mode output: the images unchanged (RandomCrop overrides this)."""
+        return images
 
     def _draw(self, images: torch.Tensor, generator: torch.Generator | None) -> Any:
         raise NotImplementedError
@@ -330,8 +336,10 @@ class RandomBrightness(BaseImageAugmentationLayer):
 class RandomCrop(BaseImageAugmentationLayer):
     """Crops a random `(height, width)` window of each image in training (one batched gather, a window per
     image; Keras uses one window per batch). In training, an image not larger than the target on both axes
-    gets Keras's centered window of the target aspect ratio, resized bilinearly; at inference the images
-    pass unchanged, as in Keras 3.
+    gets the window Keras's code computes for it, resized bilinearly to the target. At inference it returns
+    the largest centered window of the target aspect ratio resized bilinearly to the target, as Keras 3.15
+    documents and declares as its output shape (its eager inference call returns the input unchanged
+    instead; following the documentation keeps symbolic and eager shapes in agreement).
 
     Args:
         height, width: the output size.
@@ -353,8 +361,15 @@ class RandomCrop(BaseImageAugmentationLayer):
         limits = torch.tensor([height - self.height + 1, width - self.width + 1], device=images.device)
         return (draw * limits).long()
 
+    def _infer(self, images: torch.Tensor) -> torch.Tensor:
+        from ..ops.image import resize
+
+        return resize(images, (self.height, self.width), interpolation="bilinear", crop_to_aspect_ratio=True,
+                      data_format=self.data_format)
+
     def _center(self, images: torch.Tensor) -> torch.Tensor:
-        """Keras's fallback window: centered, of the target aspect ratio, resized if it is not the target size."""
+        """Keras's training fallback: a target-size slice from the corner of its centered aspect-ratio
+        window, resized to the target when the image is too small for it."""
         rows, cols = self._spatial_axes
         height, width = images.shape[rows], images.shape[cols]
         crop_height = max(min(height, int(float(width * self.height) / self.width)), 1)
