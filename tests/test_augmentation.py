@@ -26,6 +26,9 @@ DETERMINISTIC = [
     ("RandomRotation", dict(factor=(0.125, 0.125), fill_mode="wrap", data_format="channels_first")),
     ("RandomZoom", dict(height_factor=(0.3, 0.3), width_factor=(-0.2, -0.2), fill_mode="wrap")),
     ("RandomZoom", dict(height_factor=(-0.4, -0.4), fill_mode="nearest")),
+    ("RandomZoom", dict(height_factor=(0.6, 0.6), width_factor=(0.2, 0.2), fill_mode="constant", fill_value=0.5)),
+    ("RandomZoom", dict(height_factor=(-0.3, -0.3), fill_mode="reflect", interpolation="nearest")),
+    ("RandomRotation", dict(factor=(0.3, 0.3), fill_mode="constant")),
     ("RandomTranslation", dict(height_factor=(0.2, 0.2), width_factor=(-0.3, -0.3), fill_mode="nearest")),
     ("RandomTranslation", dict(height_factor=(-0.25, -0.25), width_factor=(0.1, 0.1), fill_mode="constant",
                                fill_value=1.0, interpolation="nearest")),
@@ -178,6 +181,25 @@ def test_dict_inputs_masks_follow_images_and_labels_pass():
 def test_bad_arguments_raise(make, error):
     with pytest.raises(error):
         make()
+
+
+@pytest.mark.parametrize("fill_mode,fill_value", [("reflect", 0.0), ("nearest", 0.0), ("constant", 0.0),
+                                                   ("constant", -2.0)])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_fused_bilinear_warp_equals_affine_transform(fill_mode, fill_value, data_format):
+    # The grid_sample path must give ops.image.affine_transform's numbers (Keras's fill modes) for any
+    # affine matrices, including coordinates far outside the image.
+    from kerastorch.layers.augmentation import _bilinear_warp
+    from kerastorch.ops.image import affine_transform
+
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(6, 3, 13, 17, generator=generator)
+    images = images if data_format == "channels_first" else images.permute(0, 2, 3, 1)
+    matrix = torch.cat([torch.randn(6, 6, generator=generator) * torch.tensor([1.5, 1.5, 20, 1.5, 1.5, 20]),
+                        torch.zeros(6, 2)], dim=1)
+    torch.testing.assert_close(
+        _bilinear_warp(images, matrix, fill_mode, fill_value, data_format),
+        affine_transform(images, matrix, "bilinear", fill_mode, fill_value, data_format), atol=1e-4, rtol=1e-4)
 
 
 def test_rotation_matrix_matches_keras_angle_convention():
