@@ -50,7 +50,6 @@ class Merge(Layer):
             output = torch.logical_or(output, m)
         return output
 
-
     def __init__(self, **kwargs: Any):  # keeps get_config() to Keras's keys
         super().__init__(**kwargs)
 
