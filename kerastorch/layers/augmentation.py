@@ -201,14 +201,14 @@ def _bilinear_warp(images: torch.Tensor, matrix: torch.Tensor, fill_mode: str, f
     on a channels_last view (about 15x faster than four gathers on CPU)."""
     nchw = images.permute(0, 3, 1, 2) if data_format == "channels_last" else images
     batch, _, height, width = nchw.shape
-    matrix = matrix.to(nchw.dtype)
-    ys = torch.arange(height, dtype=nchw.dtype, device=nchw.device).reshape(1, height, 1)
-    xs = torch.arange(width, dtype=nchw.dtype, device=nchw.device).reshape(1, 1, width)
-    a0, a1, a2, b0, b1, b2 = (matrix[:, i].reshape(batch, 1, 1) for i in range(6))
-    # Source pixel coordinates, normalized for align_corners=False (pixel centers at (2i + 1) / size - 1).
-    grid_x = (2.0 * (a0 * xs + a1 * ys + a2) + 1.0) / width - 1.0
-    grid_y = (2.0 * (b0 * xs + b1 * ys + b2) + 1.0) / height - 1.0
-    grid = torch.stack([grid_x, grid_y], dim=-1)
+    a0, a1, a2, b0, b1, b2 = matrix.to(nchw.dtype)[:, :6].unbind(1)
+    # The pixel-space map rewritten for align_corners=False normalized coordinates (u = (2x + 1) / W - 1),
+    # so torch's batched affine_grid builds the sampling grid in one pass.
+    ratio = height / width
+    theta_x = torch.stack([a0, a1 * ratio, a0 + a1 * ratio - (a0 + a1 - 2.0 * a2 - 1.0) / width - 1.0], dim=1)
+    theta_y = torch.stack([b0 / ratio, b1, b0 / ratio + b1 - (b0 + b1 - 2.0 * b2 - 1.0) / height - 1.0], dim=1)
+    grid = torch.nn.functional.affine_grid(torch.stack([theta_x, theta_y], dim=1), [batch, 1, height, width],
+                                           align_corners=False)
     padding = _GRID_SAMPLE_PADDING[fill_mode]
     out = torch.nn.functional.grid_sample(nchw, grid, mode="bilinear", padding_mode=padding, align_corners=False)
     if fill_mode == "constant" and fill_value != 0:
