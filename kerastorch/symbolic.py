@@ -338,9 +338,21 @@ def _run(module: torch.nn.Module, args: tuple, kwargs: dict, placeholder: int) -
         ))
 
     def call_on_meta() -> Any:
-        state = {name: torch.empty_like(tensor, device="meta") for name, tensor in weights()}
+        # One entry per attribute slot: a submodule registered under two names (timm's CoaT) is one
+        # slot, swapped and restored once; a tensor shared by two slots gets one meta stand-in.
+        state, slots, stand_ins = {}, set(), {}
+        for name, tensor in weights():
+            owner_name, _, attribute = name.rpartition(".")
+            slot = (id(module.get_submodule(owner_name)), attribute)
+            if slot not in slots:
+                slots.add(slot)
+                if id(tensor) not in stand_ins:
+                    stand_ins[id(tensor)] = torch.empty_like(tensor, device="meta")
+                state[name] = stand_ins[id(tensor)]
         with torch.no_grad():
-            return torch.func.functional_call(module, state, tuple(meta_args), meta_kwargs, strict=False)
+            return torch.func.functional_call(
+                module, state, tuple(meta_args), meta_kwargs, strict=False, tie_weights=False
+            )
 
     try:
         while True:

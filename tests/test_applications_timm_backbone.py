@@ -293,7 +293,7 @@ def test_list_feature_and_distilled_models_build(name, pooling, kwargs, tmp_path
 
 # One model per timm module (82 modules; left out for time: the ~85M-parameter-and-up-only modules beit,
 # nasnet, pnasnet, inception_v4, inception_resnet_v2, sequencer, sam/hybrid ViTs, the multimodal encoders,
-# and vgg/crossvit/coat, which have their own tests above). Inputs are the smallest each model takes,
+# and vgg/crossvit, which have their own tests above). Inputs are the smallest each model takes,
 # with timm's `img_size` where the model fixes its input size.
 ARCHITECTURES = [  # (timm name, timm kwargs, input side): the smallest variant of each family, smallest input
     ('botnet26t_256', {'img_size': 32}, 32),
@@ -378,6 +378,7 @@ ARCHITECTURES = [  # (timm name, timm kwargs, input side): the smallest variant 
     ('volo_d1_224', {'img_size': 32}, 32),
     ('xception41', {}, 32),
     ('xcit_nano_12_p16_224', {}, 32),
+    ('coat_lite_tiny', {'img_size': 64}, 64),  # registers a submodule under two names
 ]
 
 

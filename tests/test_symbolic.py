@@ -140,3 +140,28 @@ def test_failed_first_call_leaves_the_layer_unbuilt():
     with pytest.raises(ValueError, match="'picky' \\(Picky\\) cannot be called on 1 input of shape \\(None, 4\\)"):
         layer(kt.Input((4,)))
     assert not layer.built and list(layer.state_dict()) == [] and layer._inbound_nodes == []
+
+
+def test_shape_inference_with_a_submodule_registered_twice_and_tied_weights():
+    """timm's CoaT registers one block under two names; language models tie two layers' weights."""
+    import kerastorch as kt
+
+    class SharedTwice(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block = torch.nn.Linear(4, 4)
+            self.alias = self.block  # the same module under a second name
+            self.head = torch.nn.Linear(4, 4)
+            self.tail = torch.nn.Linear(4, 4)
+            self.tail.weight = self.head.weight  # one Parameter in two modules
+
+        def forward(self, x):
+            return self.tail(self.head(self.alias(self.block(x))))
+
+    module = SharedTwice()
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    out = kt.Input((4,)) | module
+    assert out.shape == (None, 4)
+    assert all(not t.is_meta for t in module.state_dict().values())
+    assert all(torch.equal(before[k], v) for k, v in module.state_dict().items())
+    assert module.tail.weight is module.head.weight and module.alias is module.block
