@@ -9,6 +9,7 @@ batch goes through pinned memory with a non-blocking copy.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -18,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from ..tree import flatten, map_structure
+from ..utils.py_dataset import PyDataset, PyDatasetLoader
 from .distributed import Shard, loss_scale, rank_slice, same_on_all_ranks
 
 _ON_DEVICE_LIMIT = 2 << 30  # in-memory data up to 2 GiB is moved to the GPU once
@@ -310,6 +312,8 @@ class IterableAdapter:
                 if self._iterator is not None:
                     batch = next(self._iterator)
                     self._peeked.append(batch)
+                elif isinstance(self.source, PyDatasetLoader):
+                    batch = self.source.peek()  # not a pass over the data: no epoch hooks
                 else:
                     batch = next(iter(self.source))
             except StopIteration:
@@ -331,9 +335,8 @@ class IterableAdapter:
             yield batch, None, None, None
 
     def __iter__(self) -> Iterator[Batch]:
-        for step, (batch, size, real, global_real) in enumerate(self._raw()):
-            if self.steps is not None and step >= self.steps:
-                break
+        # islice stops before reading a batch past `steps` (a generator keeps it for the next epoch)
+        for batch, size, real, global_real in itertools.islice(self._raw(), self.steps):
             x, y, w = unpack(batch)
             x, y, w = _move(tree_map(to_tensor, (x, y, w)), self.device)
             if w is not None:
@@ -362,6 +365,8 @@ def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int |
           device: torch.device, shard: Shard = Shard(), steps: int | None = None,
           class_weight: dict | None = None, contiguous_shards: bool = False) -> ArrayAdapter | IterableAdapter:
     """The adapter for whatever `x` is (arrays vs Datasets/DataLoaders/generators)."""
+    if isinstance(x, PyDataset):  # batches by index, shuffled in batch order like Keras
+        x = PyDatasetLoader(x, shuffle)
     if isinstance(x, (Dataset, DataLoader)) or (not is_array_like(x) and x is not None and not isinstance(x, (dict, list, tuple))):
         if y is not None:
             raise ValueError(

@@ -5,3 +5,5 @@ from .data_utils import pack_x_y_sample_weight, unpack_x_y_sample_weight  # noqa
 from .graph_utils import get_source_inputs, is_keras_tensor  # noqa: E402,F401
 from .numerical_utils import normalize, to_categorical  # noqa: E402,F401
 from .sequence_utils import pad_sequences  # noqa: E402,F401
+from .py_dataset import PyDataset, Sequence  # noqa: E402,F401
+from .model_visualization import model_to_dot, plot_model  # noqa: E402,F401

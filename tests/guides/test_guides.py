@@ -5,12 +5,14 @@ names them; once they exist, the guide must run to the end.
 """
 
 import runpy
+import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
 import kerastorch as kt
+from kerastorch.utils.model_visualization import check_graphviz
 
 HERE = Path(__file__).parent
 
@@ -36,6 +38,20 @@ def _missing(names):
     return missing
 
 
+def _plot_model_as_in_a_notebook(plot_model, monkeypatch):
+    """Without pydot/graphviz (as here), Keras's plot_model raises outside IPython and prints and
+    returns None inside it, where keras-io runs its guides; the guides run the notebook way, after
+    checking that the real call raises the ImportError that says what to install."""
+
+    def plot(model, *args, **kwargs):
+        with monkeypatch.context() as patch, pytest.raises(ImportError, match="pydot|graphviz"):
+            patch.delitem(sys.modules, "IPython.core.magics.namespace", raising=False)  # outside IPython
+            plot_model(model, *args, **kwargs)
+        return None
+
+    return plot
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("guide", sorted(REQUIRES))
 def test_guide_runs_to_the_end(guide, tmp_path, monkeypatch):
@@ -43,6 +59,8 @@ def test_guide_runs_to_the_end(guide, tmp_path, monkeypatch):
     if missing:
         pytest.xfail(f"{guide} needs kerastorch.{', kerastorch.'.join(missing)}, which do not exist yet")
     monkeypatch.chdir(tmp_path)  # checkpoints and logs the guide writes stay in a temporary folder
+    if not check_graphviz():
+        monkeypatch.setattr(kt.utils, "plot_model", _plot_model_as_in_a_notebook(kt.utils.plot_model, monkeypatch))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         namespace = runpy.run_path(str(HERE / guide), run_name="__guide__")
