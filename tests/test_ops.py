@@ -813,6 +813,37 @@ def test_dtype_promotion_matches_keras() -> None:
     assert checked > 3000 and not failures, failures
 
 
+@pytest.mark.parametrize("name", ["add", "subtract", "multiply", "divide", "true_divide", "power", "floor_divide", "mod",
+                                  "maximum", "minimum", "equal", "not_equal", "greater", "less_equal"])
+def test_python_number_beside_tensor_matches_keras(name: str) -> None:
+    """A Python number on either side of a tensor (torch's scalar operators where the dtype allows): negative,
+    out-of-range, fractional and bool numbers, 64-bit and small dtypes all give Keras's dtype and values."""
+    values = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, -6.0]])
+    checked = 0
+    for dtype in ("uint8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64"):
+        for number in (-2, 300, 0.1, True):
+            for tensor_first in (True, False):
+                tensor = values.to(getattr(torch, dtype))
+                args = (tensor, number) if tensor_first else (number, tensor)
+                try:
+                    theirs = getattr(keras.ops, name)(*args)
+                except Exception:  # Keras rejects this combination; nothing to compare
+                    continue
+                ours = getattr(kt.ops, name)(*[a.clone() if isinstance(a, torch.Tensor) else a for a in args])
+                rtol = 1e-2 if dtype in ("float16", "bfloat16") else 1e-6  # Keras rounds the number to 16 bits first
+                _compare(ours, theirs, Row(name, rtol=rtol, atol=0))
+                checked += 1
+    assert checked > 40
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_minimum_with_number_split_tie_gradient_like_keras(name: str) -> None:
+    ours, theirs = (torch.tensor([-1.0, 0.0, 1.0], requires_grad=True) for _ in range(2))
+    getattr(kt.ops, name)(ours, 0.0).sum().backward()
+    getattr(keras.ops, name)(theirs, 0.0).sum().backward()
+    torch.testing.assert_close(ours.grad, theirs.grad)
+
+
 @pytest.mark.parametrize("call, error", [
     (lambda: kt.ops.bincount(I(5), sparse=True), NotImplementedError),
     (lambda: kt.ops.one_hot(I(5), 5, sparse=True), NotImplementedError),

@@ -51,7 +51,9 @@ __all__ = [
     "vander", "var", "vdot", "vectorize", "view", "vsplit", "vstack", "where", "zeros", "zeros_like",
 ]
 
-_SMALL_INTS = ("bool", "uint8", "int8", "int16")
+_SMALL_INTS = frozenset((torch.bool, torch.uint8, torch.int8, torch.int16))  # Keras sums these in int32
+_SAME_WITH_NUMBER = frozenset((torch.float16, torch.bfloat16, torch.float32))  # dtypes a Python float keeps
+_SAME_WITH_INT = _SAME_WITH_NUMBER | {torch.uint8, torch.int8, torch.int16, torch.int32}  # ... and a Python int
 
 
 def _name(x: Tensor) -> str:
@@ -96,6 +98,21 @@ def _pair(x1: Any, x2: Any) -> tuple[Tensor, Tensor]:
     if isinstance(x2, Tensor):
         return _on(x1, x2.device), x2
     return _t(x1), _t(x2)
+
+
+def _tensor_and_number(x1: Any, x2: Any) -> bool:
+    """True when one operand is a tensor and the other a Python number that leaves its dtype unchanged
+    under Keras's rules (an int/float with a float tensor, an int with an integer tensor; not 64-bit
+    tensors, which Keras folds to 32 bits): torch's own scalar operator then gives Keras's result
+    without the cost of making a scalar tensor and promoting."""
+    if type(x2) is float or type(x2) is int:
+        tensor, number = x1, x2
+    elif type(x1) is float or type(x1) is int:
+        tensor, number = x2, x1
+    else:
+        return False
+    keeps = _SAME_WITH_NUMBER if type(number) is float else _SAME_WITH_INT
+    return isinstance(tensor, Tensor) and tensor.dtype in keeps
 
 
 def _promoted(x1: Any, x2: Any, *extra: Any, weak_scalars: bool = True) -> tuple[Tensor, Tensor, torch.dtype]:
@@ -289,10 +306,14 @@ def copy(x: Any) -> Tensor:
 # ---------------------------------------------------------------- elementwise arithmetic
 
 def add(x1: Any, x2: Any) -> Tensor:
+    if _tensor_and_number(x1, x2):
+        return x1 + x2
     return torch.add(*_pair(x1, x2))
 
 
 def subtract(x1: Any, x2: Any) -> Tensor:
+    if _tensor_and_number(x1, x2):
+        return x1 - x2
     a, b = _pair(x1, x2)
     if a.dtype == torch.bool:
         a = a.to(b.dtype)
@@ -302,10 +323,14 @@ def subtract(x1: Any, x2: Any) -> Tensor:
 
 
 def multiply(x1: Any, x2: Any) -> Tensor:
+    if _tensor_and_number(x1, x2):
+        return x1 * x2
     return torch.multiply(*_pair(x1, x2))
 
 
 def divide(x1: Any, x2: Any) -> Tensor:
+    if _tensor_and_number(x1, x2) and isinstance(x1, Tensor):  # torch's `number / x` rounds twice (reciprocal)
+        return x1 / x2
     return torch.divide(*_pair(x1, x2))
 
 
@@ -321,11 +346,15 @@ def divide_no_nan(x1: Any, x2: Any) -> Tensor:
 
 
 def floor_divide(x1: Any, x2: Any) -> Tensor:
+    if _tensor_and_number(x1, x2):
+        return x1 // x2
     dtype = _dtypes.promote(_of(x1), _of(x2))
     return torch.floor_divide(*_pair(x1, x2)).to(dtype)
 
 
 def mod(x1: Any, x2: Any) -> Tensor:
+    if _tensor_and_number(x1, x2):
+        return x1 % x2
     a, b = _pair(x1, x2)
     if a.dtype == torch.bool and b.dtype == torch.bool:
         a, b = a.int(), b.int()
@@ -340,6 +369,8 @@ def fmod(x1: Any, x2: Any) -> Tensor:
 
 
 def power(x1: Any, x2: Any) -> Tensor:
+    if _tensor_and_number(x1, x2) and isinstance(x1, Tensor) and x1.is_floating_point():  # torch refuses int ** -1
+        return x1 ** x2
     return torch.pow(*_pair(x1, x2))
 
 
@@ -391,14 +422,22 @@ def cbrt(x: Any) -> Tensor:
     return torch.sign(x) * torch.abs(x) ** (1.0 / 3.0)
 
 
-def maximum(x1: Any, x2: Any) -> Tensor:
+def _elementwise_extreme(fn: Callable, x1: Any, x2: Any) -> Tensor:
+    """`maximum`/`minimum`. A number beside a tensor becomes a scalar tensor of the tensor's dtype
+    directly (not `clamp`, which would pass a tie's whole gradient to the tensor instead of half)."""
+    if _tensor_and_number(x1, x2):
+        tensor, number = (x1, x2) if isinstance(x1, Tensor) else (x2, x1)
+        return fn(tensor, torch.scalar_tensor(number, dtype=tensor.dtype, device=tensor.device))
     a, b, _ = _promoted(x1, x2)
-    return torch.maximum(a, b)
+    return fn(a, b)
+
+
+def maximum(x1: Any, x2: Any) -> Tensor:
+    return _elementwise_extreme(torch.maximum, x1, x2)
 
 
 def minimum(x1: Any, x2: Any) -> Tensor:
-    a, b, _ = _promoted(x1, x2)
-    return torch.minimum(a, b)
+    return _elementwise_extreme(torch.minimum, x1, x2)
 
 
 def fmax(x1: Any, x2: Any) -> Tensor:
@@ -586,26 +625,38 @@ def angle(x: Any) -> Tensor:
 # ---------------------------------------------------------------- comparison and logic
 
 def equal(x1: Any, x2: Any) -> Tensor:
+    if _tensor_and_number(x1, x2):
+        return x1 == x2
     return torch.eq(*_pair(x1, x2))
 
 
 def not_equal(x1: Any, x2: Any) -> Tensor:
+    if _tensor_and_number(x1, x2):
+        return x1 != x2
     return torch.ne(*_pair(x1, x2))
 
 
 def greater(x1: Any, x2: Any) -> Tensor:
+    if _tensor_and_number(x1, x2):
+        return x1 > x2
     return torch.gt(*_pair(x1, x2))
 
 
 def greater_equal(x1: Any, x2: Any) -> Tensor:
+    if _tensor_and_number(x1, x2):
+        return x1 >= x2
     return torch.ge(*_pair(x1, x2))
 
 
 def less(x1: Any, x2: Any) -> Tensor:
+    if _tensor_and_number(x1, x2):
+        return x1 < x2
     return torch.lt(*_pair(x1, x2))
 
 
 def less_equal(x1: Any, x2: Any) -> Tensor:
+    if _tensor_and_number(x1, x2):
+        return x1 <= x2
     return torch.le(*_pair(x1, x2))
 
 
@@ -740,17 +791,18 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     x = stack(x) if isinstance(x, (list, tuple)) else _t(x)
     if _no_axes(axis):
         return x
-    dtype = torch.int32 if _name(x) in _SMALL_INTS else x.dtype
+    # torch sums ints in int64, Keras keeps the dtype (small ints: int32); floats need no dtype argument
+    widen = {} if x.is_floating_point() else {"dtype": torch.int32 if x.dtype in _SMALL_INTS else x.dtype}
     if axis is None:
-        out = torch.sum(x, dtype=dtype)
+        out = torch.sum(x, **widen)
         return out.reshape((1,) * x.ndim) if keepdims else out
-    return torch.sum(x, dim=_axes(axis), keepdim=keepdims, dtype=dtype)
+    return torch.sum(x, dim=_axes(axis), keepdim=keepdims, **widen)
 
 
 def prod(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Tensor:
     x = _t(x)
     if dtype is None:  # Keras's rule: small ints accumulate in int32, 64-bit types fold to 32 bits
-        dtype = torch.int32 if _name(x) in _SMALL_INTS else _dtypes.promote(x.dtype)
+        dtype = torch.int32 if x.dtype in _SMALL_INTS else _dtypes.promote(x.dtype)
     else:
         dtype = _torch_dtype(dtype)
     if axis is None:
@@ -767,8 +819,11 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     x = stack(x) if isinstance(x, (list, tuple)) else _t(x)
     if _no_axes(axis):
         return x
-    compute = _dtypes.promote(x.dtype, "float32")
-    result = compute if _is_int_or_bool(x) else x.dtype
+    if x.dtype == torch.float32 or x.dtype == torch.float64:  # the common case: no promotion, no casts
+        compute = result = x.dtype
+    else:
+        compute = _dtypes.promote(x.dtype, "float32")
+        result = compute if _is_int_or_bool(x) else x.dtype
     if axis is None:
         out = torch.mean(_cast(x, compute))
         out = out.reshape((1,) * x.ndim) if keepdims else out
@@ -947,7 +1002,7 @@ def nanmedian(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 def nansum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     x = stack(x) if isinstance(x, (list, tuple)) else _t(x)
-    dtype = torch.int32 if _name(x) in _SMALL_INTS else x.dtype
+    dtype = torch.int32 if x.dtype in _SMALL_INTS else x.dtype
     if _no_axes(axis):
         return nan_to_num(x).to(dtype)
     if _is_int_or_bool(x):
@@ -1513,7 +1568,7 @@ def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> Tensor:
 
 def trace(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     x = _t(x)
-    dtype = torch.int32 if _name(x) in _SMALL_INTS else x.dtype
+    dtype = torch.int32 if x.dtype in _SMALL_INTS else x.dtype
     return torch.sum(torch.diagonal(x, offset, axis1, axis2), dim=-1, dtype=dtype)
 
 
