@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from . import config
+from .named_objects import NamedFamily
 
 
 def _norms(w: torch.Tensor, axis: Any) -> torch.Tensor:
@@ -110,44 +111,17 @@ _BY_NAME: dict[str, type] = {
 }
 
 
+_FAMILY = NamedFamily("constraint", "keras.constraints", _BY_NAME, _BY_CLASS_NAME)
+
+
 def serialize(constraint: Any) -> Any:
     """Keras's config of a constraint: `{"module", "class_name", "config", "registered_name"}`."""
-    if constraint is None:
-        return None
-    if isinstance(constraint, type(serialize)):
-        return {"module": "builtins", "class_name": "function", "config": constraint.__name__,
-                "registered_name": "function"}
-    return {
-        "module": "keras.constraints",
-        "class_name": type(constraint).__name__,
-        "config": constraint.get_config(),
-        "registered_name": None if type(constraint).__name__ in _BY_CLASS_NAME else type(constraint).__name__,
-    }
+    return _FAMILY.serialize(constraint)
 
 
 def deserialize(config_dict: Any, custom_objects: dict | None = None) -> Any:
     """A constraint from `serialize`'s output (or a name), looking in `custom_objects` first."""
-    custom_objects = custom_objects or {}
-    if isinstance(config_dict, str):
-        cls = custom_objects.get(config_dict) or _BY_NAME.get(config_dict) or _BY_CLASS_NAME.get(config_dict)
-        if cls is None:
-            raise ValueError(
-                f"Unknown constraint {config_dict!r}; expected one of {sorted(_BY_NAME)} or a name in custom_objects."
-            )
-        return cls() if isinstance(cls, type) else cls
-    if not isinstance(config_dict, dict) or "class_name" not in config_dict:
-        raise TypeError(f"constraints.deserialize expected a config dict or a name, received {config_dict!r}.")
-    if config_dict["class_name"] == "function":
-        function = custom_objects.get(config_dict.get("config"))
-        if function is None:
-            raise ValueError(f"Constraint function {config_dict.get('config')!r} is not known; pass it in custom_objects.")
-        return function
-    name = config_dict.get("registered_name") or config_dict["class_name"]
-    cls = custom_objects.get(name) or custom_objects.get(config_dict["class_name"]) or _BY_CLASS_NAME.get(
-        config_dict["class_name"])
-    if cls is None:
-        raise ValueError(f"Unknown constraint class {config_dict['class_name']!r}; pass it in custom_objects to load it.")
-    return cls.from_config(config_dict.get("config") or {})
+    return _FAMILY.deserialize(config_dict, custom_objects)
 
 
 def get(identifier: Any) -> Callable | None:
@@ -172,9 +146,9 @@ def _in_layout(constraint: Callable, perm: tuple[int, ...] | None) -> Callable:
     """`constraint` for a weight stored as Keras-layout.permute(perm): it sees Keras's axes."""
     if perm is None:
         return constraint
-    inverse = [0] * len(perm)
-    for position, axis in enumerate(perm):
-        inverse[axis] = position
+    from .layers.layer import inverse_permutation  # layers import this module
+
+    inverse = inverse_permutation(perm)
 
     def projected(stored: torch.Tensor) -> torch.Tensor:
         return constraint(stored.permute(inverse)).permute(perm)

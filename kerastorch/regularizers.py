@@ -14,6 +14,7 @@ from typing import Any, Callable
 import torch
 
 from . import config
+from .named_objects import NamedFamily
 
 
 def _factor(value: Any, name: str) -> float:
@@ -148,48 +149,17 @@ _BY_CLASS_NAME: dict[str, type] = {cls.__name__: cls for cls in (Regularizer, L1
 l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
 
 
+_FAMILY = NamedFamily("regularizer", "keras.regularizers", _BY_NAME, _BY_CLASS_NAME)
+
+
 def serialize(regularizer: Any) -> Any:
     """Keras's config of a regularizer: `{"module", "class_name", "config", "registered_name"}`."""
-    if regularizer is None:
-        return None
-    if isinstance(regularizer, type(serialize)):  # a plain function, recorded by name as Keras does
-        return {"module": "builtins", "class_name": "function", "config": regularizer.__name__,
-                "registered_name": "function"}
-    return {
-        "module": "keras.regularizers",
-        "class_name": type(regularizer).__name__,
-        "config": regularizer.get_config(),
-        "registered_name": None if type(regularizer).__name__ in _BY_CLASS_NAME else type(regularizer).__name__,
-    }
+    return _FAMILY.serialize(regularizer)
 
 
 def deserialize(config_dict: Any, custom_objects: dict | None = None) -> Any:
     """A regularizer from `serialize`'s output (or a name), looking in `custom_objects` first."""
-    custom_objects = custom_objects or {}
-    if isinstance(config_dict, str):
-        cls = custom_objects.get(config_dict) or _BY_NAME.get(config_dict) or _BY_CLASS_NAME.get(config_dict)
-        if cls is None:
-            raise ValueError(
-                f"Unknown regularizer {config_dict!r}; expected one of {sorted(_BY_NAME)} or a name in custom_objects."
-            )
-        return cls() if isinstance(cls, type) or cls is _l1_l2_preset else cls
-    if isinstance(config_dict, dict) and config_dict.get("class_name") == "function":
-        function = custom_objects.get(config_dict.get("config"))
-        if function is None:
-            raise ValueError(
-                f"Regularizer function {config_dict.get('config')!r} is not known; pass it in custom_objects."
-            )
-        return function
-    if not isinstance(config_dict, dict) or "class_name" not in config_dict:
-        raise TypeError(f"regularizers.deserialize expected a config dict or a name, received {config_dict!r}.")
-    name = config_dict.get("registered_name") or config_dict["class_name"]
-    cls = custom_objects.get(name) or custom_objects.get(config_dict["class_name"]) or _BY_CLASS_NAME.get(
-        config_dict["class_name"])
-    if cls is None:
-        raise ValueError(
-            f"Unknown regularizer class {config_dict['class_name']!r}; pass it in custom_objects to load it."
-        )
-    return cls.from_config(config_dict.get("config") or {})
+    return _FAMILY.deserialize(config_dict, custom_objects)
 
 
 def get(identifier: Any) -> Callable | None:
