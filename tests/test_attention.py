@@ -1,6 +1,5 @@
 """Attention layers against Keras 3: every mask kind, causal masks, scores, EinsumDense layouts, saving."""
 
-import os
 
 import keras
 import numpy as np
@@ -8,6 +7,7 @@ import pytest
 import torch
 
 import kerastorch as kt
+from keras_twin import assert_keras_files_load_both_ways, to_numpy as _numpy
 
 RNG = np.random.default_rng(0)
 Q = RNG.standard_normal((2, 4, 8)).astype("float32")
@@ -15,10 +15,6 @@ V = RNG.standard_normal((2, 5, 6)).astype("float32")
 Q_MASK = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], bool)
 V_MASK = np.array([[1, 1, 0, 0, 0], [1, 1, 1, 1, 1]], bool)
 ATTENTION_MASK = RNG.random((2, 4, 5)) > 0.3
-
-
-def _numpy(value):
-    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
 
 
 def _close(ours, theirs):
@@ -140,12 +136,7 @@ def test_masked_embedding_attention_pooling_matches_keras_and_saves_both_ways(tm
     theirs.set_weights(ours.get_weights())
     expected = _numpy(theirs(TOKENS))
     np.testing.assert_allclose(_numpy(ours(torch.as_tensor(TOKENS))), expected, rtol=1e-5, atol=1e-6)
-    ours.save(os.fspath(tmp_path / "ours.keras"))
-    np.testing.assert_allclose(_numpy(keras.models.load_model(tmp_path / "ours.keras")(TOKENS)), expected,
-                               rtol=1e-5, atol=1e-6)
-    theirs.save(os.fspath(tmp_path / "theirs.keras"))
-    loaded = kt.models.load_model(os.fspath(tmp_path / "theirs.keras"))
-    np.testing.assert_allclose(_numpy(loaded(torch.as_tensor(TOKENS))), expected, rtol=1e-5, atol=1e-6)
+    assert_keras_files_load_both_ways(ours, theirs, TOKENS, expected, tmp_path)
     assert ours.count_params() == theirs.count_params()
 
 
@@ -179,11 +170,7 @@ def test_group_query_attention_saves_both_ways(tmp_path):
     theirs.set_weights(ours.get_weights())
     x = RNG.standard_normal((2, 5, 8)).astype("float32")
     expected = _numpy(theirs(x))
-    ours.save(os.fspath(tmp_path / "ours.keras"))
-    np.testing.assert_allclose(_numpy(keras.models.load_model(tmp_path / "ours.keras")(x)), expected, rtol=1e-5, atol=1e-6)
-    theirs.save(os.fspath(tmp_path / "theirs.keras"))
-    loaded = kt.models.load_model(os.fspath(tmp_path / "theirs.keras"))
-    np.testing.assert_allclose(_numpy(loaded(torch.as_tensor(x))), expected, rtol=1e-5, atol=1e-6)
+    assert_keras_files_load_both_ways(ours, theirs, x, expected, tmp_path)
     with pytest.raises(ValueError, match="divisible"):
         kt.layers.GroupQueryAttention(4, 3, 2)
 

@@ -1,7 +1,6 @@
 """Recurrent layers against Keras 3: outputs, states, masks, wrappers, stateful use, saving, fused paths."""
 
 import io
-import os
 
 import keras
 import numpy as np
@@ -9,6 +8,7 @@ import pytest
 import torch
 
 import kerastorch as kt
+from keras_twin import assert_keras_files_load_both_ways, to_numpy as _numpy
 from kerastorch.layers.rnn.rnn import RNN as KtRNN
 
 RNG = np.random.default_rng(0)
@@ -16,10 +16,6 @@ X = RNG.standard_normal((3, 5, 4)).astype("float32")
 RIGHT = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], bool)
 LEFT = RIGHT[:, ::-1].copy()
 MASKS = {"none": None, "right": RIGHT, "left": LEFT}
-
-
-def _numpy(value):
-    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
 
 
 def _flat(value):
@@ -221,12 +217,7 @@ def test_masked_embedding_lstm_dense_matches_keras_and_saves_both_ways(tmp_path)
     theirs.set_weights(ours.get_weights())
     expected = _numpy(theirs(TOKENS))
     np.testing.assert_allclose(_numpy(ours(torch.as_tensor(TOKENS))), expected, rtol=1e-5, atol=1e-6)
-    ours.save(os.fspath(tmp_path / "ours.keras"))
-    np.testing.assert_allclose(_numpy(keras.models.load_model(tmp_path / "ours.keras")(TOKENS)), expected,
-                               rtol=1e-5, atol=1e-6)
-    theirs.save(os.fspath(tmp_path / "theirs.keras"))
-    loaded = kt.models.load_model(os.fspath(tmp_path / "theirs.keras"))
-    np.testing.assert_allclose(_numpy(loaded(torch.as_tensor(TOKENS))), expected, rtol=1e-5, atol=1e-6)
+    assert_keras_files_load_both_ways(ours, theirs, TOKENS, expected, tmp_path)
     rows = []
     for model in (ours, theirs):
         buffer = io.StringIO()
@@ -287,11 +278,7 @@ def test_conv_lstm_model_saves_both_ways(tmp_path):
     theirs.set_weights(ours.get_weights())
     x = RNG.standard_normal((2, 3, 6, 5, 2)).astype("float32")
     expected = _numpy(theirs(x))
-    ours.save(os.fspath(tmp_path / "ours.keras"))
-    np.testing.assert_allclose(_numpy(keras.models.load_model(tmp_path / "ours.keras")(x)), expected, rtol=1e-5, atol=1e-6)
-    theirs.save(os.fspath(tmp_path / "theirs.keras"))
-    loaded = kt.models.load_model(os.fspath(tmp_path / "theirs.keras"))
-    np.testing.assert_allclose(_numpy(loaded(torch.as_tensor(x))), expected, rtol=1e-5, atol=1e-6)
+    assert_keras_files_load_both_ways(ours, theirs, x, expected, tmp_path)
 
 
 @pytest.mark.cuda
