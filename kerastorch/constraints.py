@@ -142,16 +142,14 @@ def get(identifier: Any) -> Callable | None:
 # ------------------------------------------------------------------------------- applying them
 
 
-def _in_layout(constraint: Callable, perm: tuple[int, ...] | None) -> Callable:
-    """`constraint` for a weight stored as Keras-layout.permute(perm): it sees Keras's axes."""
-    if perm is None:
+def _in_layout(constraint: Callable, layout: Any) -> Callable:
+    """`constraint` for a weight stored in another layout than Keras's: it sees Keras's axes."""
+    if layout is None:
         return constraint
-    from .layers.layer import inverse_permutation  # layers import this module
-
-    inverse = inverse_permutation(perm)
+    from .layers.layer import keras_layout, stored_layout  # layers import this module
 
     def projected(stored: torch.Tensor) -> torch.Tensor:
-        return constraint(stored.permute(inverse)).permute(perm)
+        return stored_layout(constraint(keras_layout(stored, layout)), layout)
 
     return projected
 

@@ -61,16 +61,11 @@ def gru_case():
     model = kt.Sequential([kt.Input((STEPS, FEATURES)), kt.layers.GRU(UNITS), kt.layers.Dense(10)])
     twin = RecurrentTwin(nn.GRU)
     cell, dense = model.layers[0].cell, model.layers[1]
-
-    def torch_order(matrix):  # Keras z, r, h -> torch r, z, n
-        u = UNITS
-        return torch.cat([matrix[..., u:2 * u], matrix[..., :u], matrix[..., 2 * u:]], -1)
-
-    with torch.no_grad():
-        twin.rnn.weight_ih_l0.copy_(torch_order(cell.kernel).T)
-        twin.rnn.weight_hh_l0.copy_(torch_order(cell.recurrent_kernel).T)
-        twin.rnn.bias_ih_l0.copy_(torch_order(cell.bias)[0])
-        twin.rnn.bias_hh_l0.copy_(torch_order(cell.bias)[1])
+    with torch.no_grad():  # the cell's parameters hold torch's gate order (get_weights gives Keras's)
+        twin.rnn.weight_ih_l0.copy_(cell.kernel.T)
+        twin.rnn.weight_hh_l0.copy_(cell.recurrent_kernel.T)
+        twin.rnn.bias_ih_l0.copy_(cell.bias[0])
+        twin.rnn.bias_hh_l0.copy_(cell.bias[1])
         twin.head.weight.copy_(dense.kernel.T)
         twin.head.bias.copy_(dense.bias)
     return model, twin, lambda keras: keras.Sequential(

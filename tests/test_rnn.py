@@ -75,12 +75,32 @@ def test_fused_kernel_runs_when_the_configuration_allows(monkeypatch, name, mask
     assert (not loops) == fused
 
 
-def test_fused_lstm_reads_weights_in_place():
-    layer = kt.layers.LSTM(3)
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_fused_kernel_reads_weights_in_place(name):
+    layer = getattr(kt.layers, name)(3)
     layer(torch.as_tensor(X))
-    kernel, recurrent = layer._params()[:2]
+    kernel, recurrent, bias = layer._params()[:3]
     assert kernel.is_contiguous() and kernel.data_ptr() == layer.cell.kernel.data_ptr()
     assert recurrent.is_contiguous() and recurrent.data_ptr() == layer.cell.recurrent_kernel.data_ptr()
+    assert bias.data_ptr() == layer.cell.bias.data_ptr()
+
+
+def test_gru_penalties_and_constraints_see_keras_gate_order():
+    # The GRU stores torch's gate order (r, z, n); Keras's (z, r, h) is what users' functions see.
+    def first_gate_sum(w):
+        return keras.ops.sum(w[:, :3])
+
+    def drop_first_gate(w):
+        return w * keras.ops.concatenate([keras.ops.zeros_like(w[:, :3]), keras.ops.ones_like(w[:, 3:])], -1)
+
+    ours, theirs = _pair("GRU", 3, kernel_regularizer=first_gate_sum, kernel_constraint=drop_first_gate)
+    ours(torch.as_tensor(X))
+    theirs(X)
+    np.testing.assert_allclose(_numpy(ours.losses[0]), _numpy(theirs.losses[0]), rtol=1e-6)
+    before = ours.get_weights()[0]
+    kt.constraints.apply_constraints(ours)
+    after = ours.get_weights()[0]
+    assert (after[:, :3] == 0).all() and np.array_equal(after[:, 3:], before[:, 3:])
 
 
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])

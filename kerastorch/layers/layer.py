@@ -550,9 +550,7 @@ class Layer(nn.Module):
         """Weights as numpy arrays in Keras's layout and order."""
         arrays = []
         for weight, perm in zip(self.weights, self._weight_layouts()):
-            value = weight.detach()
-            if perm is not None:
-                value = value.permute(inverse_permutation(perm))
+            value = keras_layout(weight.detach(), perm)
             arrays.append(value.to("cpu", copy=True).numpy() if value.dtype != torch.bfloat16
                           else value.float().cpu().numpy())
         return arrays
@@ -568,13 +566,13 @@ class Layer(nn.Module):
         staged = []
         for index, (target, perm, value) in enumerate(zip(own, self._weight_layouts(), weights)):
             value = torch.as_tensor(np.asarray(value))
-            keras_shape = tuple(target.permute(inverse_permutation(perm)).shape) if perm is not None else tuple(target.shape)
+            keras_shape = tuple(keras_layout(target.detach(), perm).shape)
             if tuple(value.shape) != keras_shape:
                 raise ValueError(
                     f"Layer {self.name!r}: weight {index} expected shape {keras_shape}, "
                     f"received {tuple(value.shape)}; pass arrays in Keras layout and get_weights() order."
                 )
-            staged.append(value.permute(perm) if perm is not None else value)
+            staged.append(stored_layout(value, perm))
         with torch.no_grad():
             for target, value in zip(own, staged):
                 target.copy_(value.to(dtype=target.dtype))
@@ -730,6 +728,25 @@ def inverse_permutation(perm: tuple[int, ...]) -> tuple[int, ...]:
     for position, axis in enumerate(perm):
         inverse[axis] = position
     return tuple(inverse)
+
+
+def keras_layout(stored: torch.Tensor, layout: Any) -> torch.Tensor:
+    """A stored weight in Keras layout. `layout` is None, an axis permutation (a free view), or an
+    object with `to_keras`/`to_stored` (e.g. GRU gates stored in torch's order; a copy)."""
+    if layout is None:
+        return stored
+    if isinstance(layout, tuple):
+        return stored.permute(inverse_permutation(layout))
+    return layout.to_keras(stored)
+
+
+def stored_layout(value: torch.Tensor, layout: Any) -> torch.Tensor:
+    """A Keras-layout value in the weight's stored layout (the inverse of `keras_layout`)."""
+    if layout is None:
+        return value
+    if isinstance(layout, tuple):
+        return value.permute(layout)
+    return layout.to_stored(value)
 
 
 def _is_symbolic(value: Any) -> bool:

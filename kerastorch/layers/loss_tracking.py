@@ -93,14 +93,10 @@ def activity_hook(module: nn.Module, args: Any, output: Any) -> None:
 
 
 def keras_view(layer: nn.Module, name: str, weight: torch.Tensor) -> torch.Tensor:
-    """`weight` seen in Keras layout (a free permuted view), so penalties see Keras's axes."""
-    perm = layer.__dict__.get("_keras_layouts", {}).get(name)
-    if perm is None:
-        return weight
-    inverse = [0] * len(perm)
-    for position, axis in enumerate(perm):
-        inverse[axis] = position
-    return weight.permute(inverse)
+    """`weight` seen in Keras layout (an axis permutation is a free view), so penalties see Keras's axes."""
+    from .layer import keras_layout  # layer imports this module
+
+    return keras_layout(weight, layer.__dict__.get("_keras_layouts", {}).get(name))
 
 
 def collect_losses(root: nn.Module) -> list[torch.Tensor]:

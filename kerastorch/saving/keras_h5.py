@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..layers.layer import Layer, _is_weight_buffer, inverse_permutation, snake_case
+from ..layers.layer import Layer, _is_weight_buffer, keras_layout, snake_case
 from .checksum import CRC_KEY, array_crc32, corrupt_data_error
 from .files import corrupt_file_error
 
@@ -101,9 +101,7 @@ def _own_slot(module: nn.Module, path: str) -> Slot:
 
 def to_keras_array(tensor: torch.Tensor, layout: tuple[int, ...] | None) -> np.ndarray:
     """A stored tensor as a numpy array in Keras layout (bfloat16 as Keras writes it: raw 2-byte values)."""
-    value = tensor.detach()
-    if layout is not None:
-        value = value.permute(inverse_permutation(layout))
+    value = keras_layout(tensor.detach(), layout)
     value = value.cpu().contiguous()
     if value.dtype == torch.bfloat16:
         return value.view(torch.int16).numpy().view(np.dtype("V2"))

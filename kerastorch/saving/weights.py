@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ..layers.layer import inverse_permutation
+from ..layers.layer import keras_layout, stored_layout
 from . import keras_h5
 from .checksum import CRC_KEY, corrupt_data_error, state_checksums, verify_state
 from .files import atomic_write, corrupt_file_error, open_archived, path_string, require_file
@@ -246,13 +246,13 @@ def _plan_slot(plan: LoadPlan, slot: keras_h5.Slot, group: keras_h5.StoredGroup)
     staged, problems = [], []
     for index, (target, layout, array) in enumerate(zip(slot.tensors, slot.layouts, group.arrays)):
         value = array
-        keras_shape = tuple(target.permute(inverse_permutation(layout)).shape) if layout else tuple(target.shape)
+        keras_shape = tuple(keras_layout(target.detach(), layout).shape)
         if tuple(value.shape) != keras_shape:
             problems.append(f"weight {index} expected shape {keras_shape}, the file has {_describe(value.shape)}")
         elif value.dtype != target.dtype:
             problems.append(f"weight {index} expected dtype {_dtype(target)}, the file has {_dtype(value)}")
         else:
-            staged.append((target, value.permute(layout) if layout else value))
+            staged.append((target, stored_layout(value, layout)))
     if problems:
         plan.mismatches.append(f"{slot.label}: " + "; ".join(problems))
     else:

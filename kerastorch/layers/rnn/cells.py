@@ -2,7 +2,7 @@
 
 A cell computes one time step: `cell(inputs, states) -> (output, new_states)`. Weights keep Keras's
 names, shapes and gate order (LSTM: i, f, c, o; GRU: z, r, h), so `get_weights()` and Keras weight
-files match. The RNN layer runs a whole sequence either on torch's fused kernels or step by step
+files match (GRU parameters hold torch's r, z, n order behind a layout, see `GRUCell`). The RNN layer runs a whole sequence either on torch's fused kernels or step by step
 through `project` (one matmul for every step's input) and `step` (the recurrence).
 """
 
@@ -206,8 +206,34 @@ class LSTMCell(_Cell):
         return h, [h, c]
 
 
+class _TorchGateOrder:
+    """The stored layout of GRU weights: gate blocks along the last axis in torch's order (r, z, n).
+
+    Keras orders them z, r, h. Storing torch's order lets the fused kernel read the weights in
+    place (no copy per call); `get_weights`, `set_weights`, weight files, regularizers and
+    constraints see Keras's order through this layout (swapping the first two blocks maps either
+    order to the other).
+    """
+
+    @staticmethod
+    def to_keras(stored: torch.Tensor) -> torch.Tensor:
+        u = stored.shape[-1] // 3
+        return torch.cat([stored[..., u:2 * u], stored[..., :u], stored[..., 2 * u:]], -1)
+
+    to_stored = to_keras
+
+    def __repr__(self) -> str:
+        return "TorchGateOrder"
+
+
+TORCH_GATE_ORDER = _TorchGateOrder()
+
+
 class GRUCell(_Cell):
-    """One GRU step; Keras's gate order z, r, h. `reset_after=True` (default) is torch's GRU math.
+    """One GRU step; `reset_after=True` (default) is torch's GRU math.
+
+    Weights have Keras's names and shapes and `get_weights()` gives Keras's gate order (z, r, h);
+    the parameters themselves hold torch's order (r, z, n), which the fused kernel reads in place.
 
     Args: units, activation, recurrent_activation, use_bias, initializers, regularizers,
     constraints, dropout, recurrent_dropout, reset_after, seed. With `reset_after` the bias is
@@ -233,23 +259,29 @@ class GRUCell(_Cell):
     def build(self, input_shape: Any) -> None:
         shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
         self._add_weights(input_shape[-1], shape, self.bias_initializer)
+        with torch.no_grad():
+            for name in ("kernel", "recurrent_kernel", "bias"):
+                weight = getattr(self, name)
+                if weight is not None:  # initialized in Keras's order, stored in torch's
+                    weight.copy_(TORCH_GATE_ORDER.to_stored(weight))
+                    self._keras_layouts[name] = TORCH_GATE_ORDER
 
     def step(self, projected: torch.Tensor, states: list, recurrent_mask: Any) -> tuple[torch.Tensor, list]:
         h_prev = states[0]
         h = h_prev if recurrent_mask is None else h_prev * recurrent_mask
-        x_z, x_r, x_h = projected.chunk(3, dim=-1)
+        x_r, x_z, x_h = projected.chunk(3, dim=-1)  # torch's gate order
         if self.reset_after:
             inner = torch.matmul(h, self.recurrent_kernel)
             if self.bias is not None:
                 inner = inner + self.bias[1]
-            r_z, r_r, r_h = inner.chunk(3, dim=-1)
+            r_r, r_z, r_h = inner.chunk(3, dim=-1)
             z = self.recurrent_activation(x_z + r_z)
             r = self.recurrent_activation(x_r + r_r)
             candidate = self.activation(x_h + r * r_h)
         else:
             u = self.units
-            z = self.recurrent_activation(x_z + torch.matmul(h, self.recurrent_kernel[:, :u]))
-            r = self.recurrent_activation(x_r + torch.matmul(h, self.recurrent_kernel[:, u:2 * u]))
+            r = self.recurrent_activation(x_r + torch.matmul(h, self.recurrent_kernel[:, :u]))
+            z = self.recurrent_activation(x_z + torch.matmul(h, self.recurrent_kernel[:, u:2 * u]))
             candidate = self.activation(x_h + torch.matmul(r * h, self.recurrent_kernel[:, 2 * u:]))
         output = z * h_prev + (1 - z) * candidate
         return output, [output]

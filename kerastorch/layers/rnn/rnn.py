@@ -438,17 +438,11 @@ class GRU(_FusedRNN):
         return self.cell.reset_after and self.cell.recurrent_activation is activations.get("sigmoid")
 
     def _params(self) -> list[torch.Tensor]:
-        # torch orders the gates r, z, n; Keras z, r, h: the one block reorder costs a weight copy per call.
-        cell, u = self.cell, self.cell.units
-
-        def reorder(matrix: torch.Tensor) -> torch.Tensor:
-            return torch.cat([matrix[..., u:2 * u], matrix[..., :u], matrix[..., 2 * u:]], -1)
-
-        kernel, recurrent = reorder(cell.kernel).T, reorder(cell.recurrent_kernel).T
+        # The cell stores torch's gate order (r, z, n), so these are views of the parameters.
+        cell = self.cell
         if cell.bias is None:
-            return [kernel, recurrent, self._zero_bias(), self._zero_bias()]
-        bias = reorder(cell.bias)
-        return [kernel, recurrent, bias[0], bias[1]]
+            return [cell.kernel.T, cell.recurrent_kernel.T, self._zero_bias(), self._zero_bias()]
+        return [cell.kernel.T, cell.recurrent_kernel.T, cell.bias[0], cell.bias[1]]
 
 
 __all__ = ["RNN", "SimpleRNN", "LSTM", "GRU"]
