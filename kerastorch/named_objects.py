@@ -22,7 +22,9 @@ class NamedFamily:
         if obj is None:
             return None
         if isinstance(obj, types.FunctionType):
-            return {"module": "builtins", "class_name": "function", "config": obj.__name__,
+            from .saving.object_registration import get_registered_name  # saving imports this module
+
+            return {"module": "builtins", "class_name": "function", "config": get_registered_name(obj),
                     "registered_name": "function"}
         class_name = type(obj).__name__
         return {
@@ -34,7 +36,9 @@ class NamedFamily:
 
     def deserialize(self, config_dict: Any, custom_objects: dict | None = None) -> Any:
         """An object from `serialize`'s output or a string identifier, looking in `custom_objects` first."""
-        custom_objects = custom_objects or {}
+        from .saving.object_registration import lookup_objects  # saving imports this module
+
+        custom_objects = lookup_objects(custom_objects)  # scope, registry (`package>Name`), then these
         if isinstance(config_dict, str):
             found = (custom_objects.get(config_dict) or self.by_name.get(config_dict)
                      or self.by_class_name.get(config_dict))
@@ -51,7 +55,8 @@ class NamedFamily:
                 f"{self.kind}s.deserialize expected a config dict or a name, received {config_dict!r}."
             )
         if config_dict["class_name"] == "function":
-            function = custom_objects.get(config_dict.get("config"))
+            name = str(config_dict.get("config"))
+            function = custom_objects.get(name) or custom_objects.get(name.split(">")[-1])
             if function is None:
                 raise ValueError(
                     f"{self.kind.capitalize()} function {config_dict.get('config')!r} is not known; pass it in "

@@ -45,12 +45,13 @@ def get_compile_config(model: nn.Module) -> dict[str, Any] | None:
 
 
 def _object_config(obj: Any, kind: str) -> dict[str, Any]:
-    from .serialization import serialize_keras_object
+    from .serialization import get_registered_name, serialize_keras_object
 
     cls = type(obj)
     builtin = cls.__module__.startswith("kerastorch.")
     return {"module": _KERAS_MODULES[kind] if builtin else cls.__module__, "class_name": cls.__name__,
-            "config": serialize_keras_object(obj.get_config()), "registered_name": None if builtin else cls.__name__}
+            "config": serialize_keras_object(obj.get_config()),
+            "registered_name": None if builtin else get_registered_name(cls)}
 
 
 def _value_config(value: Any, kind: str) -> Any:
@@ -64,6 +65,11 @@ def _value_config(value: Any, kind: str) -> Any:
         return _object_config(value, kind)
     name = getattr(value, "__name__", None)
     if name is not None:
+        from .object_registration import get_registered_name
+
+        registered = get_registered_name(value)
+        if registered != name:  # a registered function: Keras's entry names it `package>name`
+            return {"module": "builtins", "class_name": "function", "config": registered, "registered_name": "function"}
         return {"module": getattr(value, "__module__", None), "class_name": "function", "config": name,
                 "registered_name": name}
     raise TypeError(f"{value!r} has no Keras config")
@@ -95,13 +101,17 @@ def _object_from(entry: Any, kind: str, custom_objects: dict | None) -> Any:
     if not isinstance(entry, dict) or "class_name" not in entry:
         raise ValueError(f"unexpected {kind} entry {entry!r}")
     name = entry["class_name"]
+    from .object_registration import lookup_objects
+    from .serialization import lookup_function
+
     if entry.get("class_name") == "function":
-        name = entry.get("config")
-        found = (custom_objects or {}).get(name)
+        name = str(entry.get("config"))
+        found = lookup_function(name, entry.get("registered_name"), custom_objects)
         if found is None:
-            raise ValueError(f"function {name!r} is not in custom_objects")
+            raise ValueError(f"function {name!r} is neither registered nor in custom_objects")
         return found
-    cls = (custom_objects or {}).get(entry.get("registered_name") or name) or (custom_objects or {}).get(name)
+    objects = lookup_objects(custom_objects)
+    cls = objects.get(entry.get("registered_name") or name) or objects.get(name)
     if cls is None:
         module = importlib.import_module(f"kerastorch.{kind}")  # our own module only, never one named in the file
         cls = getattr(module, name, None)

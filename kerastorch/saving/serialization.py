@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import base64
 import builtins
-import contextlib
 import functools
 import inspect
 import marshal
 import types
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -28,6 +27,10 @@ from torch import nn
 
 from .. import activations, config as kt_config, initializers
 from ..layers.layer import Layer
+from .object_registration import (  # noqa: F401  (the registry, re-exported here)
+    CustomObjectScope, current_scope, custom_object_scope, get_custom_objects, get_registered_name,
+    get_registered_object, loading_scope, lookup_objects, register_keras_serializable,
+)
 
 # Layer-base arguments that a config never needs (the input shape lives in an InputLayer entry).
 _DROPPED_ARGUMENTS = {"input_shape", "batch_size", "input_dim", "batch_input_shape", "input_length"}
@@ -35,42 +38,7 @@ _DROPPED_ARGUMENTS = {"input_shape", "batch_size", "input_dim", "batch_input_sha
 _NEUTRAL = (None, False, [], {}, ())
 
 
-_REGISTERED: dict[str, type] = {}  # "package>Name" -> class, filled by register_keras_serializable
-
-
-def register_keras_serializable(package: str = "Custom", name: str | None = None) -> Callable[[type], type]:
-    """Class decorator: configs name the class `package>Name`, and loading finds it without custom_objects."""
-
-    def register(cls: type) -> type:
-        key = f"{package}>{name or cls.__name__}"
-        if key in _REGISTERED and _REGISTERED[key] is not cls:
-            raise ValueError(f"{key!r} is already registered to {_REGISTERED[key]!r}; pick another package or name.")
-        _REGISTERED[key] = cls
-        cls._registered_name = key
-        return cls
-
-    return register
-
-
-def get_custom_objects() -> dict[str, Any]:
-    """The live registry of `register_keras_serializable` objects (`package>Name` -> object), as Keras's."""
-    return _REGISTERED
-
-
-@contextlib.contextmanager
-def custom_object_scope(*scopes: dict | None) -> Iterator[None]:
-    """Inside the block, loads find these objects as if passed as `custom_objects` (Keras's scope)."""
-    objects: dict[str, Any] = {}
-    for scope in scopes:
-        objects.update(scope or {})
-    with loading_scope(objects):
-        yield
-
-
-def registered_name(cls: type) -> str:
-    """The name a custom class is stored under: its registered `package>Name`, else its class name."""
-    key = cls.__dict__.get("_registered_name")
-    return key if key is not None else cls.__name__
+registered_name = get_registered_name  # the name a custom class or function is stored under
 
 
 def _is_builtin(cls: type) -> bool:
@@ -329,12 +297,10 @@ def _subclasses(cls: type) -> list[type]:
 
 
 def _resolve(entry: dict, custom_objects: dict | None) -> type | None:
-    custom_objects = custom_objects or {}
+    objects = lookup_objects(custom_objects)
     for key in (entry.get("registered_name"), entry.get("class_name")):
-        if key is not None and key in custom_objects:
-            return custom_objects[key]
-    if entry.get("registered_name") in _REGISTERED:
-        return _REGISTERED[entry["registered_name"]]
+        if key is not None and key in objects:
+            return objects[key]
     from ..ops.node import Operation, is_operation_entry, known_operation
 
     if is_operation_entry(entry):  # `keras.src.ops.numpy` `Mean`: an ops node
@@ -391,26 +357,6 @@ def _holds_bytecode(value: Any) -> bool:
     return False
 
 
-_SCOPE: list[tuple[dict, bool]] = [({}, True)]  # (custom objects, safe mode) of the load in progress
-
-
-@contextlib.contextmanager
-def loading_scope(custom_objects: dict | None = None, safe_mode: bool | None = None) -> Iterator[tuple[dict, bool]]:
-    """Custom objects and safe mode for every config read inside the block (models' `from_config` too)."""
-    outer_objects, outer_safe = _SCOPE[-1]
-    scope = ({**outer_objects, **(custom_objects or {})}, outer_safe if safe_mode is None else bool(safe_mode))
-    _SCOPE.append(scope)
-    try:
-        yield scope
-    finally:
-        _SCOPE.pop()
-
-
-def current_scope() -> tuple[dict, bool]:
-    """(custom objects, safe mode) of the load in progress."""
-    return _SCOPE[-1]
-
-
 def deserialize_keras_object(entry: dict, custom_objects: dict | None = None, safe_mode: bool | None = None) -> Layer:
     """Build a layer or model from its Keras-format config (checked as a whole first).
 
@@ -419,7 +365,7 @@ def deserialize_keras_object(entry: dict, custom_objects: dict | None = None, sa
     with loading_scope(custom_objects, safe_mode) as (objects, safe):
         reader = _OBJECT_READERS.get(entry.get("module")) if isinstance(entry, dict) else None
         if reader is not None:
-            return reader(entry, objects)
+            return reader(entry, lookup_objects(objects))
         check_config(entry, objects, safe)
         return _deserialize(entry, objects, safe)
 
@@ -547,13 +493,9 @@ def function_from(entry: Any, custom_objects: dict | None, safe_mode: bool) -> C
     name = entry.get("config")
     if not isinstance(name, str):
         raise ValueError(f"Expected a function config naming the function, received {entry!r}.")
-    custom_objects = custom_objects or {}
-    # Keras writes `package>name` for registered functions; custom_objects may use the plain name.
-    for key in (name, name.split(">")[-1], entry.get("registered_name")):
-        if key in custom_objects:
-            return custom_objects[key]
-    if name in _REGISTERED:
-        return _REGISTERED[name]
+    found = lookup_function(name, entry.get("registered_name"), custom_objects)
+    if found is not None:
+        return found
     try:
         return activations.get(entry.get("config"))
     except ValueError:
@@ -561,6 +503,20 @@ def function_from(entry: Any, custom_objects: dict | None, safe_mode: bool) -> C
             f"The config refers to function {name!r} (module {entry.get('module')!r}), which kerastorch does not "
             f"know; pass it as custom_objects={{{name!r}: fn}}."
         ) from None
+
+
+def lookup_function(name: str, registered: str | None = None, custom_objects: dict | None = None) -> Callable | None:
+    """A custom function a config names: by its `package>name` (registry or scope) or, as Keras reads files
+    written before 3.7 that saved only the plain name, by a `custom_objects` key or a registered `*>name`."""
+    objects = lookup_objects(custom_objects)
+    for key in (name, name.split(">")[-1], registered):
+        if key in objects and key != "function":
+            return objects[key]
+    if ">" not in name:
+        matches = [obj for key, obj in objects.items() if key.endswith(f">{name}")]
+        if matches:
+            return matches[0]
+    return None
 
 
 def _function_from_bytecode(config: dict) -> Callable:

@@ -7,3 +7,8 @@ from .numerical_utils import normalize, to_categorical  # noqa: E402,F401
 from .sequence_utils import pad_sequences  # noqa: E402,F401
 from .py_dataset import PyDataset, Sequence  # noqa: E402,F401
 from .model_visualization import model_to_dot, plot_model  # noqa: E402,F401
+from ..saving.object_registration import (  # noqa: E402,F401
+    CustomObjectScope, custom_object_scope, get_custom_objects, get_registered_name, get_registered_object,
+    register_keras_serializable,
+)
+from ..saving.serialization import deserialize_keras_object, serialize_keras_object  # noqa: E402,F401
