@@ -7,6 +7,12 @@ from .numerical_utils import normalize, to_categorical  # noqa: E402,F401
 from .sequence_utils import pad_sequences  # noqa: E402,F401
 from .py_dataset import PyDataset, Sequence  # noqa: E402,F401
 from .model_visualization import model_to_dot, plot_model  # noqa: E402,F401
+from .image_dataset import image_dataset_from_directory  # noqa: E402,F401
+from .text_dataset import text_dataset_from_directory  # noqa: E402,F401
+from .audio_dataset import audio_dataset_from_directory  # noqa: E402,F401
+from .timeseries_dataset import timeseries_dataset_from_array  # noqa: E402,F401
+from .dataset_split import split_dataset  # noqa: E402,F401
+from .image_utils import array_to_img, img_to_array, load_img, save_img  # noqa: E402,F401
 from ..saving.object_registration import (  # noqa: E402,F401
     CustomObjectScope, custom_object_scope, get_custom_objects, get_registered_name, get_registered_object,
     register_keras_serializable,
