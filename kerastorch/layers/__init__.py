@@ -1,18 +1,24 @@
 """Keras layers, each a `torch.nn.Module`."""
 
 from .activation import *  # noqa: F401,F403
+from .adaptive_pooling import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .augmentation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .bounding_boxes import MaxNumBoundingBoxes
 from .core import Activation, Dense, Dropout, Embedding, Identity, Lambda
+from .foreign import FlaxLayer, JaxLayer, TFSMLayer
 from .input_layer import Input, InputLayer
 from .input_spec import InputSpec
 from .layer import Layer
 from .masking import Masking
 from .merging import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .pipeline import Pipeline
 from .pooling import *  # noqa: F401,F403
 from .preprocessing import CenterCrop, Rescaling, Resizing
+from .regularization import *  # noqa: F401,F403
+from .reversible_embedding import ReversibleEmbedding
 from .rnn import *  # noqa: F401,F403
 from .reshaping import Flatten, Permute, Reshape
 from .reshaping import (  # noqa: F401
@@ -20,7 +26,9 @@ from .reshaping import (  # noqa: F401
     ZeroPadding1D, ZeroPadding2D, ZeroPadding3D,
 )
 from .serialization import deserialize, serialize
+from .spectral_normalization import SpectralNormalization
 from .torch_module import TorchModuleWrapper
+from .wrapper import Wrapper
 
 # Keras's alternative names: the same classes, so configs and files use the canonical name.
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D  # noqa: F405

@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNormalization and LayerNormalization, on torch's fused kernels."""
+"""Normalization layers: batch, layer, group, RMS and unit normalization, on torch's fused kernels."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import torch
 import torch.nn.functional as F
 
 from .. import constraints, initializers, regularizers
+from ..ops import nn as nn_ops
 from .input_spec import InputSpec
 from .layer import Layer
 
-__all__ = ["BatchNormalization", "LayerNormalization"]
+__all__ = ["BatchNormalization", "GroupNormalization", "LayerNormalization", "RMSNormalization", "UnitNormalization"]
 
 
 def _axis_in_range(layer_name: str, axis: int, rank: int, shape: tuple) -> int:
@@ -232,3 +233,163 @@ class LayerNormalization(Layer):
         x = inputs.movedim(axes, trailing) if self._moved else inputs
         outputs = F.layer_norm(x, x.shape[-len(axes):], self.gamma, self.beta, self.epsilon)
         return outputs.movedim(trailing, axes) if self._moved else outputs
+
+
+class GroupNormalization(Layer):
+    """Normalizes each sample over groups of channels (and all other non-batch axes), then scales and shifts.
+
+    `F.group_norm` does the work on a channels-first view of the input; `groups=-1` normalizes each
+    channel alone (instance normalization). Weights are Keras's `gamma` then `beta`, one per channel.
+
+    Args:
+        groups: number of channel groups (divides the channel count), or -1 for one per channel.
+        axis: the channel axis.
+        epsilon: added to the variance.
+        center: learn an offset `beta`.
+        scale: learn a factor `gamma`.
+        beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
+        gamma_constraint: as in `BatchNormalization`.
+    """
+
+    supports_masking = True
+
+    def __init__(
+        self,
+        groups: int = 32,
+        axis: int = -1,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
+        **kwargs: Any,
+    ):
+        if isinstance(groups, bool) or not isinstance(groups, int) or (groups <= 0 and groups != -1):
+            raise ValueError(
+                f"GroupNormalization expected `groups` to be a positive int (or -1 for instance normalization), "
+                f"received groups={groups!r}."
+            )
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise TypeError(f"GroupNormalization expected `axis` to be an int, received {axis!r}.")
+        super().__init__(**kwargs)
+        self.groups = groups
+        self.axis = axis
+        self.epsilon = float(epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.gamma = None
+        self.beta = None
+        self._channel_axis = 1
+
+    def build(self, input_shape: tuple) -> None:
+        rank = len(input_shape)
+        axis = _axis_in_range(self.name, self.axis, rank, tuple(input_shape))
+        channels = input_shape[axis]
+        if axis == 0 or channels is None:
+            raise ValueError(
+                f"Layer {self.name!r} (GroupNormalization) needs a known non-batch channel axis, received "
+                f"axis={self.axis} for inputs of shape {tuple(input_shape)}."
+            )
+        groups = channels if self.groups == -1 else self.groups
+        if channels < groups or channels % groups:
+            raise ValueError(
+                f"Layer {self.name!r} (GroupNormalization): groups={groups} must divide the {channels} channels "
+                f"of inputs of shape {tuple(input_shape)}; pick a divisor of {channels}."
+            )
+        self.groups = groups  # Keras records the resolved count (-1 becomes the channel count)
+        if self.scale:
+            self.gamma = self.add_weight((channels,), self.gamma_initializer, name="gamma",
+                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
+        if self.center:
+            self.beta = self.add_weight((channels,), self.beta_initializer, name="beta",
+                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
+        self._channel_axis = axis
+        self.input_spec = InputSpec(ndim=rank, axes={self.axis: channels})
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        axis = self._channel_axis
+        x = inputs if axis == 1 else inputs.movedim(axis, 1)  # NHWC -> a channels_last NCHW view
+        dtype = x.dtype
+        if dtype in (torch.float16, torch.bfloat16):  # as Keras: statistics in float32, no overflow
+            x = x.float()
+        gamma = None if self.gamma is None else self.gamma.to(x.dtype)
+        beta = None if self.beta is None else self.beta.to(x.dtype)
+        outputs = F.group_norm(x, self.groups, gamma, beta, self.epsilon).to(dtype)
+        return outputs if axis == 1 else outputs.movedim(1, axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "groups": self.groups}
+
+
+def _axes_list(layer: str, axis: Any) -> list[int]:
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    if not axes or any(isinstance(a, bool) or not isinstance(a, int) for a in axes):
+        raise TypeError(f"{layer} expected `axis` to be an int or a non-empty list of ints, received {axis!r}.")
+    return axes
+
+
+class RMSNormalization(Layer):
+    """Divides by the root mean square over `axis` and multiplies by a learned `scale` (torch's fused
+    `rms_norm` when the axes are trailing).
+
+    Args:
+        axis: an int or a list of ints, the axes to normalize over.
+        epsilon: added to the mean square.
+    """
+
+    supports_masking = True
+
+    def __init__(self, axis: int | list[int] = -1, epsilon: float = 1e-6, **kwargs: Any):
+        super().__init__(**kwargs)
+        _axes_list("RMSNormalization", axis)
+        self.axis = list(axis) if isinstance(axis, tuple) else axis
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape: tuple) -> None:
+        rank = len(input_shape)
+        axes = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
+        for a in axes:
+            _axis_in_range(self.name, a, rank, tuple(input_shape))
+        shape = tuple(input_shape[a] for a in axes)
+        if None in shape:
+            raise ValueError(
+                f"Layer {self.name!r} (RMSNormalization) needs known sizes on axis={self.axis}, "
+                f"received shape {tuple(input_shape)}."
+            )
+        self.axis = axes  # Keras records the axes as a sorted list once built
+        self.scale = self.add_weight(shape, "ones", name="scale")
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return nn_ops.rms_normalization(inputs, self.scale, self.axis, self.epsilon)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
+
+
+class UnitNormalization(Layer):
+    """Scales each sample to unit L2 norm over `axis` (norms below 1e-12 count as 1e-12).
+
+    Args:
+        axis: an int or a list of ints, the axes the norm is taken over.
+    """
+
+    supports_masking = True
+
+    def __init__(self, axis: int | list[int] = -1, **kwargs: Any):
+        super().__init__(**kwargs)
+        _axes_list("UnitNormalization", axis)
+        self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
+        self.built = True
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return nn_ops.normalize(inputs, axis=self.axis, order=2, epsilon=1e-12)
