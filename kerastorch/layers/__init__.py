@@ -17,6 +17,10 @@ from .normalization import *  # noqa: F401,F403
 from .pipeline import Pipeline
 from .pooling import *  # noqa: F401,F403
 from .preprocessing import CenterCrop, Rescaling, Resizing
+from .preprocessing import (  # noqa: F401
+    CategoryEncoding, Discretization, HashedCrossing, Hashing, IntegerLookup, MelSpectrogram, Normalization,
+    StringLookup, STFTSpectrogram, TextVectorization,
+)
 from .regularization import *  # noqa: F401,F403
 from .reversible_embedding import ReversibleEmbedding
 from .rnn import *  # noqa: F401,F403

@@ -134,8 +134,9 @@ def converted_dtype(fn: Any, dtype: torch.dtype) -> torch.dtype:
 
 
 def _is_weight_buffer(tensor: torch.Tensor) -> bool:
-    # Keras counts float state (BatchNorm moving statistics) as weights; integer counters are not.
-    return tensor.is_floating_point() or tensor.is_complex()
+    # Keras counts float state (BatchNorm moving statistics) as weights; integer counters are not,
+    # unless a layer marks one that Keras saves (Normalization's `count`).
+    return tensor.is_floating_point() or tensor.is_complex() or getattr(tensor, "_keras_int_weight", False)
 
 
 class Layer(nn.Module):

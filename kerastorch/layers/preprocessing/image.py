@@ -6,9 +6,9 @@ from typing import Any
 
 import torch
 
-from .. import config
-from .arguments import positive_int
-from .layer import Layer
+from ... import config
+from ..arguments import positive_int
+from ..layer import Layer
 
 
 class Rescaling(Layer):
@@ -91,7 +91,7 @@ class Resizing(Layer):
         return _per_part(self, inputs, self._resize, mask_interpolation="nearest")
 
     def _resize(self, images: torch.Tensor, interpolation: str | None) -> torch.Tensor:
-        from ..ops.image import resize
+        from ...ops.image import resize
 
         return resize(images, (self.height, self.width), interpolation=interpolation or self.interpolation,
                       antialias=self.antialias, crop_to_aspect_ratio=self.crop_to_aspect_ratio,
@@ -128,7 +128,7 @@ class CenterCrop(Layer):
         rows = images.dim() - (2 if self.data_format == "channels_first" else 3)
         height, width = images.shape[rows], images.shape[rows + 1]
         if height < self.height or width < self.width:
-            from ..ops.image import resize
+            from ...ops.image import resize
 
             return resize(images, (self.height, self.width), interpolation="bilinear", crop_to_aspect_ratio=True,
                           data_format=self.data_format)
