@@ -170,3 +170,36 @@ def test_model_called_with_an_explicit_mask():
     hidden = model.layers[1](data)
     expected = torch.stack([hidden[0, :2].mean(0), hidden[1].mean(0)])
     np.testing.assert_allclose(_numpy(model(data, mask=mask)), _numpy(expected), rtol=1e-5)
+
+
+def _sequence_model(lib, units):
+    return lib.Sequential([
+        lib.Input((4,), dtype="int32"), lib.layers.Embedding(6, 3, mask_zero=True),
+        lib.layers.LSTM(3, return_sequences=True), lib.layers.Dense(units),
+    ])
+
+
+# (loss, metric, output units, targets): the output mask weights both, as Keras's losses and metrics do.
+MASKED_LOSSES = [
+    ("mse", "mae", 2, np.random.default_rng(1).standard_normal((3, 4, 2)).astype("float32")),
+    (kt.losses.SparseCategoricalCrossentropy(from_logits=True), "sparse_categorical_accuracy", 3,
+     np.array([[0, 1, 2, 0], [2, 2, 1, 1], [1, 0, 2, 1]])),
+]
+
+
+@pytest.mark.parametrize("loss, metric, units, y", MASKED_LOSSES, ids=["mse", "sparse_ce"])
+def test_losses_and_metrics_skip_masked_steps_like_keras(loss, metric, units, y):
+    ours, theirs = _sequence_model(kt, units), _sequence_model(keras, units)
+    theirs.set_weights(ours.get_weights())
+    np.testing.assert_array_equal(_numpy(ours(torch.as_tensor(RIGHT))._keras_mask), _numpy(theirs(RIGHT)._keras_mask))
+    keras_loss = keras.losses.get(loss) if isinstance(loss, str) else keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True)
+    ours.compile("sgd", loss, metrics=[metric])
+    theirs.compile("sgd", keras_loss, metrics=[metric])
+    data = (RIGHT, y)
+    fitted = [model.fit(*data, batch_size=3, shuffle=False, verbose=0).history for model in (ours, theirs)]
+    np.testing.assert_allclose(np.ravel(list(fitted[0].values())), np.ravel(list(fitted[1].values())), rtol=1e-5)
+    evaluated = [model.evaluate(*data, batch_size=3, verbose=0) for model in (ours, theirs)]
+    np.testing.assert_allclose(evaluated[0], evaluated[1], rtol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

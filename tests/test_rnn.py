@@ -200,6 +200,17 @@ def test_stateful_across_batches_and_initial_state():
     _close(plain(torch.as_tensor(X), initial_state=[torch.as_tensor(h0)]), reference(X, initial_state=[h0]))
 
 
+def test_bidirectional_initial_weights_and_unroll_needs_steps():
+    theirs = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True))
+    theirs.build((None, 5, 4))
+    ours = kt.layers.Bidirectional(kt.layers.LSTM(3, return_sequences=True), weights=theirs.get_weights())
+    _close(ours(torch.as_tensor(X)), theirs(X))
+    with pytest.raises(ValueError, match="weights"):
+        kt.layers.Bidirectional(kt.layers.LSTM(3), weights=[np.zeros(1)])
+    with pytest.raises(ValueError, match="unroll"):
+        kt.Sequential([kt.Input((None, 4)), kt.layers.LSTM(3, unroll=True)])
+
+
 def test_argument_errors():
     with pytest.raises(ValueError, match="use_cudnn"):
         kt.layers.LSTM(3, use_cudnn="always")

@@ -145,6 +145,14 @@ def attach_masks(outputs: Any, masks: Any) -> None:
             tensor._keras_mask = mask
 
 
+def with_keras_masks(outputs: Any, masks: Any) -> Any:
+    """A masked model's outputs carrying their masks as `_keras_mask`, as Keras's do (so losses and
+    metrics skip masked steps); not inside `torch.compile`, which cannot set tensor attributes."""
+    if masks is not None and not torch.compiler.is_compiling():
+        attach_masks(outputs, masks)
+    return outputs
+
+
 def meta_like(tensor: SymbolicTensor, placeholder: int = 83) -> torch.Tensor:
     """A meta tensor standing for a symbolic one (unknown sizes get a placeholder)."""
     return torch.zeros([placeholder if s is None else s for s in tensor.shape], dtype=tensor.dtype, device="meta")

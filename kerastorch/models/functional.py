@@ -15,6 +15,7 @@ import torch
 
 from .. import config as kt_config
 from ..layers.layer import Layer, converted_dtype
+from ..layers.masking import with_keras_masks
 from ..ops.node import Operation
 from ..saving.serialization import (
     check_config, current_scope, deserialize_keras_object, deserialize_value, loading_scope, serialize_keras_object,
@@ -125,7 +126,7 @@ class Functional(Model):
         if training is not None and training != self.training:
             return self._forward_in_mode(inputs, training)
         if self._mask_steps is not None or mask is not None:
-            return self._call_with_masks(inputs, mask)[0]
+            return with_keras_masks(*self._call_with_masks(inputs, mask))
         values = self._standardize_inputs(inputs)
         # Layers are called through nn.Module.__call__ (hooks run as usual): every layer is built
         # and every shape was checked when the graph was made, so Layer.__call__'s checks for

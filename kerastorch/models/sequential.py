@@ -10,6 +10,7 @@ from torch import nn
 from .. import config
 from ..layers.input_layer import Input, InputLayer
 from ..layers.layer import Layer, build_device, converted_dtype, weight_path_scope
+from ..layers.masking import with_keras_masks
 from ..layers.torch_module import as_layer
 from ..saving.serialization import (
     check_config, deserialize_keras_object, dtype_policy, loading_scope, serialize_layer,
@@ -190,7 +191,7 @@ class Sequential(Model):
         if isinstance(inputs, torch.Tensor) and self._input_dtype is not None and inputs.dtype != self._input_dtype:
             inputs = inputs.to(self._input_dtype)  # like Keras: a float64 batch into a float32 model
         if self._mask_steps is not None or mask is not None:
-            return self._call_with_masks(inputs, mask)[0]
+            return with_keras_masks(*self._call_with_masks(inputs, mask))
         graph = self._graph_input
         if (graph is not None and isinstance(inputs, torch.Tensor) and len(self._graph_outputs) == len(self._stack)
                 and inputs.dim() == len(graph.shape)

@@ -32,7 +32,8 @@ class RNN(Layer):
         return_state: also return the final states (`output, *states`).
         go_backwards: process the sequence in reverse (outputs come in processing order).
         stateful: keep the final states of each batch as the next batch's initial states.
-        unroll: accepted for Keras compatibility; the step loop is the same either way.
+        unroll: run the per-step loop (never the fused kernel); it needs a fixed number of steps.
+            Keras's torch backend also runs a Python loop either way, so the results are the same.
         zero_output_for_mask: masked steps output zeros instead of repeating the previous output.
     """
 
@@ -77,6 +78,11 @@ class RNN(Layer):
         return cls(**config)
 
     def build(self, sequences_shape: Any, initial_state_shape: Any = None) -> None:
+        if self.unroll and sequences_shape[1] is None:
+            raise ValueError(
+                f"Layer {self.name!r}: unroll=True needs a fixed number of time steps, received input shape "
+                f"{tuple(sequences_shape)}; give kt.Input a shape with the steps, or pass unroll=False."
+            )
         step_shape = (sequences_shape[0], *sequences_shape[2:])
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell.build(step_shape)

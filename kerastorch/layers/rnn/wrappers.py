@@ -28,6 +28,8 @@ class Bidirectional(Layer):
         layer: the recurrent layer (`LSTM`, `GRU`, `SimpleRNN`, `RNN`); it is copied, not reused.
         merge_mode: "concat" (default), "sum", "mul", "ave", or None (a list of both outputs).
         backward_layer: an explicit backward layer (must have `go_backwards=True`).
+        weights: initial weights, the forward layer's `get_weights()` then the backward layer's,
+            loaded when the layer is built (Keras 3 accepts this argument but never loads it).
     """
 
     supports_masking = True
@@ -45,11 +47,13 @@ class Bidirectional(Layer):
             raise ValueError(
                 f"Bidirectional expected `merge_mode` to be one of {_MERGE_MODES}, received {merge_mode!r}."
             )
-        if weights is not None:
-            raise NotImplementedError(
-                "Bidirectional(weights=...) is not supported; call set_weights() on the built layer instead."
+        if weights is not None and (not isinstance(weights, (list, tuple)) or len(weights) % 2):
+            raise ValueError(
+                "Bidirectional expected `weights` to be a list of arrays, the forward layer's then the backward "
+                f"layer's (an even count), received {weights!r:.80}."
             )
         super().__init__(**kwargs)
+        self._initial_weights = None if weights is None else list(weights)
         base = layer.name.removeprefix("forward_")
         self.forward_layer = _copy_layer(layer, name=f"forward_{base}")
         if backward_layer is None:
@@ -80,6 +84,11 @@ class Bidirectional(Layer):
             if not inner.built:
                 inner.build(tuple(sequences_shape))
                 inner.built = True
+        if self._initial_weights is not None:
+            half = len(self._initial_weights) // 2
+            self.forward_layer.set_weights(self._initial_weights[:half])
+            self.backward_layer.set_weights(self._initial_weights[half:])
+            self._initial_weights = None  # loaded once; later builds keep the trained values
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         while isinstance(mask, (list, tuple)):
