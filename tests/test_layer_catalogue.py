@@ -271,3 +271,208 @@ def test_bad_arguments_name_the_layer():
         kt.layers.Softmax(name="soft")(torch.ones(2, 3), mask=torch.ones(2, 4, dtype=torch.bool))
     with pytest.raises(ValueError, match="PReLU.*shared_axes"):
         kt.layers.PReLU(shared_axes=[3])(torch.ones(2, 3))
+
+
+# ------------------------------------------------------------------ training-only random layers
+
+SEEDED = [
+    ("GaussianNoise", dict(stddev=0.4), (3, 5, 4)),
+    ("GaussianDropout", dict(rate=0.3), (3, 5, 4)),
+    ("AlphaDropout", dict(rate=0.3), (3, 5, 4)),
+    ("AlphaDropout", dict(rate=0.5, noise_shape=(None, 1, 4)), (3, 5, 4)),
+    ("SpatialDropout1D", dict(rate=0.5), (4, 5, 6)),
+    ("SpatialDropout2D", dict(rate=0.5, data_format=CF), (4, 6, 3, 2)),
+    ("SpatialDropout3D", dict(rate=0.5), (4, 2, 3, 2, 6)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, shape", SEEDED, ids=[row[0] for row in SEEDED])
+def test_seeded_training_draws_equal_keras(name, kwargs, shape):
+    """With the same seed, each training call draws Keras's numbers (two calls: the generator advances)."""
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal(shape).astype("float32"))
+    theirs, ours = getattr(keras.layers, name)(**kwargs, seed=7), getattr(kt.layers, name)(**kwargs, seed=7)
+    first, second = ours(x, training=True), ours(x, training=True)
+    np.testing.assert_allclose(first.numpy(), keras.ops.convert_to_numpy(theirs(x, training=True)), atol=1e-6)
+    np.testing.assert_allclose(second.numpy(), keras.ops.convert_to_numpy(theirs(x, training=True)), atol=1e-6)
+    assert not torch.equal(first, second)
+    assert torch.equal(ours(x), x) and torch.equal(ours(x, training=False), x)  # inference: identity
+
+
+def test_unseeded_noise_statistics_and_modes():
+    """Without a seed the draws come from torch's RNG: statistics as documented, fit's train mode applies them."""
+    torch.manual_seed(0)
+    ones = torch.ones(400, 500)
+    assert abs(kt.layers.GaussianNoise(0.3)(ones, training=True).std().item() - 0.3) < 0.01
+    assert abs(kt.layers.GaussianDropout(0.3)(ones, training=True).std().item() - (0.3 / 0.7) ** 0.5) < 0.01
+    alpha = kt.layers.AlphaDropout(0.3)(torch.randn(400, 500), training=True)  # zero mean, unit variance kept
+    assert abs(alpha.mean().item()) < 0.02 and abs(alpha.std().item() - 1) < 0.02
+    layer = kt.layers.SpatialDropout2D(0.5).train()  # train mode (as in fit) without training=
+    out = layer(torch.ones(64, 3, 3, 8))
+    assert torch.equal(out, out[:, :1, :1, :].expand_as(out))  # one decision per (sample, channel)
+    assert set(out.unique().tolist()) == {0.0, 2.0} and abs((out == 0).float().mean().item() - 0.5) < 0.1
+    first = kt.layers.SpatialDropout1D(0.5, seed=3)(torch.ones(8, 5, 6), training=True)
+    assert torch.equal(first, kt.layers.SpatialDropout1D(0.5, seed=3)(torch.ones(8, 5, 6), training=True))
+
+
+def test_activity_regularization_losses_equal_keras():
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype("float32")
+    theirs, ours = keras.layers.ActivityRegularization(l1=0.2, l2=0.3), kt.layers.ActivityRegularization(l1=0.2, l2=0.3)
+    theirs(x), ours(torch.from_numpy(x))
+    assert len(ours.losses) == len(theirs.losses) == 1
+    np.testing.assert_allclose(ours.losses[0].item(), keras.ops.convert_to_numpy(theirs.losses[0]), rtol=1e-6)
+
+
+# ------------------------------------------------------------------ wrappers, embeddings, boxes
+
+@pytest.mark.parametrize("inner, shape", [(Sub("Dense", units=3), (2, 4)),
+                                          (Sub("Conv2D", filters=3, kernel_size=2), (2, 4, 4, 2)),
+                                          (Sub("Embedding", input_dim=6, output_dim=3), (2, 4))])
+def test_spectral_normalization_training_step_equals_keras(inner, shape):
+    """A training call normalizes the kernel in place and advances `vector_u` exactly as Keras does."""
+    x = np.random.default_rng(1).standard_normal(shape).astype("float32")
+    if inner.name == "Embedding":
+        x = np.random.default_rng(1).integers(0, 6, shape)
+    theirs = keras.layers.SpectralNormalization(inner.build(keras), power_iterations=2)
+    ours = kt.layers.SpectralNormalization(inner.build(kt), power_iterations=2)
+    theirs(x), ours(torch.from_numpy(x))
+    ours.set_weights(theirs.get_weights())
+    for _ in range(2):
+        expected = keras.ops.convert_to_numpy(theirs(x, training=True))
+        if inner.name == "Embedding":  # Keras casts the vectors to the int token dtype (all zeros); we keep them
+            expected = keras.ops.convert_to_numpy(theirs.layer(x))
+        np.testing.assert_allclose(ours(torch.from_numpy(x), training=True).detach().numpy(), expected, atol=1e-5)
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, reference, atol=1e-6)
+    for _ in range(20):  # the estimate converges: the kernel's largest singular value goes to 1
+        ours(torch.from_numpy(x), training=True)
+    kernel = ours.get_weights()[0].reshape(-1, ours.get_weights()[0].shape[-1])
+    assert abs(np.linalg.svd(kernel, compute_uv=False)[0] - 1) < 1e-3
+    assert ours.kernel is ours.layer._parameters["embeddings" if inner.name == "Embedding" else "kernel"]
+    zero = kt.layers.SpectralNormalization(kt.layers.Dense(2, kernel_initializer="zeros"))
+    zero(torch.ones(1, 3), training=True)
+    assert torch.all(torch.isfinite(zero.vector_u)) and not zero.kernel.any()  # an all-zero kernel is left alone
+
+
+def test_wrapper_config_and_subclass():
+    class Doubling(kt.layers.Wrapper):
+        def call(self, inputs):
+            return 2 * self.layer(inputs)
+
+    layer = Doubling(kt.layers.Dense(3))
+    out = layer(torch.ones(2, 4))
+    np.testing.assert_allclose(out.detach().numpy(), 2 * layer.layer(torch.ones(2, 4)).detach().numpy())
+    assert [w.shape for w in layer.weights] == [(4, 3), (3,)]
+    theirs = keras.layers.Wrapper(keras.layers.Dense(3), name="wrapped")
+    ours = kt.layers.deserialize(_json(keras.layers.serialize(theirs)))
+    assert type(ours) is kt.layers.Wrapper and type(ours.layer) is kt.layers.Dense and ours.name == "wrapped"
+    back = keras.layers.deserialize(_json(kt.layers.serialize(ours)))
+    assert type(back) is keras.layers.Wrapper and back.layer.units == 3
+    wrapped_module = kt.layers.Wrapper(torch.nn.Linear(4, 2))
+    assert isinstance(wrapped_module.layer, kt.layers.TorchModuleWrapper)
+
+
+REVERSIBLE = [
+    dict(input_dim=7, output_dim=4),
+    dict(input_dim=7, output_dim=4, tie_weights=False, logit_soft_cap=2.0),
+    dict(input_dim=7, output_dim=4, mask_zero=True, reverse_dtype="float32"),
+]
+
+
+@pytest.mark.parametrize("kwargs", REVERSIBLE)
+def test_reversible_embedding_equals_keras(tmp_path, kwargs):
+    tokens = np.random.default_rng(0).integers(0, 7, (2, 5))
+    states = np.random.default_rng(1).standard_normal((2, 5, 4)).astype("float32")
+    theirs, ours = keras.layers.ReversibleEmbedding(**kwargs), kt.layers.ReversibleEmbedding(**kwargs)
+    theirs(tokens), ours(torch.from_numpy(tokens))
+    assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]
+    ours.set_weights(theirs.get_weights())
+    forward = ours(torch.from_numpy(tokens))
+    np.testing.assert_allclose(forward.detach().numpy(), keras.ops.convert_to_numpy(theirs(tokens)), atol=1e-6)
+    logits = ours(torch.from_numpy(states), reverse=True)
+    expected = keras.ops.convert_to_numpy(theirs(states, reverse=True))
+    assert logits.dtype == torch.from_numpy(expected).dtype
+    np.testing.assert_allclose(logits.detach().numpy(), expected, atol=1e-5)
+    if kwargs.get("mask_zero"):
+        assert torch.equal(forward._keras_mask, torch.from_numpy(tokens) != 0)
+        assert "_keras_mask" not in logits.__dict__
+    assert layer_config(ours) == _json(theirs.get_config())
+    symbolic = ours(kt.Input(shape=(5, 4)), reverse=True)
+    assert symbolic.shape == (None, 5, 7)
+
+    inputs = keras.Input((5,), dtype="int32")
+    reference = keras.Model(inputs, keras.layers.ReversibleEmbedding(**kwargs)(inputs))
+    model = kt.Sequential([kt.Input((5,), dtype="int32"), kt.layers.ReversibleEmbedding(**kwargs)])
+    model.set_weights(reference.get_weights())
+    from keras_twin import assert_keras_files_load_both_ways
+
+    expected = keras.ops.convert_to_numpy(reference(tokens))
+    assert_keras_files_load_both_ways(model, reference, torch.from_numpy(tokens), expected, tmp_path)
+
+
+def _detection_inputs(count, batched=True):
+    rng = np.random.default_rng(count)
+    boxes = torch.from_numpy(rng.uniform(0, 10, (2, count, 4)).astype("float32"))
+    labels = torch.from_numpy(rng.integers(0, 5, (2, count)).astype("int32"))
+    images = torch.from_numpy(rng.uniform(0, 1, (2, 6, 6, 3)).astype("float32"))
+    if not batched:
+        boxes, labels, images = boxes[0], labels[0], images[0]
+    return {"images": images, "labels": labels, "bounding_boxes": {"boxes": boxes, "labels": labels}}
+
+
+@pytest.mark.parametrize("count, batched", [(5, True), (2, True), (3, True), (2, False)])
+def test_max_num_bounding_boxes_equals_keras(count, batched):
+    kwargs = dict(max_number=3, bounding_box_format="xyxy")
+    theirs, ours = keras.layers.MaxNumBoundingBoxes(**kwargs), kt.layers.MaxNumBoundingBoxes(**kwargs)
+    expected, output = theirs(_detection_inputs(count, batched)), ours(_detection_inputs(count, batched))
+    for key in ("boxes", "labels"):
+        got, want = output["bounding_boxes"][key], expected["bounding_boxes"][key]
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got.numpy(), keras.ops.convert_to_numpy(want))
+    for key in ("images", "labels"):
+        assert torch.equal(output[key], _detection_inputs(count, batched)[key])
+    assert layer_config(ours) == _json(theirs.get_config())
+    images = torch.ones(2, 4, 4, 3)
+    assert ours(images) is images
+
+
+def test_max_num_bounding_boxes_fill_value_and_errors():
+    layer = kt.layers.MaxNumBoundingBoxes(4, fill_value=7, bounding_box_format="xyxy")
+    out = layer(_detection_inputs(2))["bounding_boxes"]
+    assert (out["boxes"][:, 2:] == 7).all() and (out["labels"][:, 2:] == 7).all()
+    rebuilt = keras.layers.deserialize(_json(kt.layers.serialize(layer)))
+    assert rebuilt.fill_value == 7 and rebuilt.max_number == 4
+    with pytest.raises(ValueError, match="bounding_box_format"):
+        kt.layers.MaxNumBoundingBoxes(3)(_detection_inputs(2))
+    with pytest.raises(ValueError, match="max_number"):
+        kt.layers.MaxNumBoundingBoxes(0)
+
+
+@pytest.mark.parametrize("name", ["JaxLayer", "FlaxLayer", "TFSMLayer"])
+def test_foreign_framework_layers_say_why(name):
+    with pytest.raises(NotImplementedError, match="JAX|TensorFlow"):
+        getattr(kt.layers, name)(lambda x: x)
+
+
+def test_new_layers_reject_bad_arguments():
+    with pytest.raises(ValueError, match="GaussianNoise.*stddev"):
+        kt.layers.GaussianNoise(1.5)
+    with pytest.raises(ValueError, match="AlphaDropout.*noise_shape"):
+        kt.layers.AlphaDropout(0.2, noise_shape=(2, 0))
+    with pytest.raises(TypeError, match="SpatialDropout2D.*seed"):
+        kt.layers.SpatialDropout2D(0.2, seed="3")
+    with pytest.raises(ValueError, match="'gn'.*GroupNormalization.*groups=4.*6 channels"):
+        kt.layers.GroupNormalization(4, name="gn")(torch.ones(2, 6))
+    with pytest.raises(ValueError, match="GroupNormalization.*groups"):
+        kt.layers.GroupNormalization(0)
+    with pytest.raises(TypeError, match="UnitNormalization.*axis"):
+        kt.layers.UnitNormalization(axis="last")
+    with pytest.raises(ValueError, match="AdaptiveMaxPooling2D.*output_size"):
+        kt.layers.AdaptiveMaxPooling2D((2, 2, 2))
+    with pytest.raises(ValueError, match="SpectralNormalization.*power_iterations"):
+        kt.layers.SpectralNormalization(kt.layers.Dense(2), power_iterations=0)
+    with pytest.raises(ValueError, match="'sn'.*neither a `kernel` nor an `embeddings`"):
+        kt.layers.SpectralNormalization(kt.layers.ReLU(), name="sn")(torch.ones(2, 3))
+    with pytest.raises(NotImplementedError, match="quantization_config"):
+        kt.layers.ReversibleEmbedding(5, 2, quantization_config={"mode": "int8"})
+    with pytest.raises(TypeError, match="Pipeline.*list"):
+        kt.layers.Pipeline(kt.layers.ReLU())
