@@ -25,6 +25,9 @@ __all__ = [
     "mean_squared_logarithmic_error", "binary_crossentropy", "categorical_crossentropy",
     "sparse_categorical_crossentropy", "huber", "kl_divergence", "poisson", "log_cosh", "hinge",
     "squared_hinge", "categorical_hinge", "cosine_similarity",
+    "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "CategoricalGeneralizedCrossEntropy", "Circle", "CTC",
+    "Dice", "Tversky", "binary_focal_crossentropy", "categorical_focal_crossentropy",
+    "categorical_generalized_cross_entropy", "circle", "ctc", "dice", "tversky", "deserialize",
 ]
 
 
@@ -43,8 +46,23 @@ def _float(x: Any, like: torch.Tensor | None = None) -> torch.Tensor:
     return torch.as_tensor(x, dtype=dtype, device=device)
 
 
-def reduce_weighted(values: torch.Tensor, sample_weight: torch.Tensor | None, reduction: str | None) -> torch.Tensor:
-    """Multiply by sample weights (broadcast over trailing axes) and reduce like Keras."""
+def reduce_weighted(values: torch.Tensor, sample_weight: torch.Tensor | None, reduction: str | None,
+                    mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Multiply by sample weights (broadcast over trailing axes) and reduce like Keras.
+
+    A `mask` (what a loss function attaches as `_keras_mask`: SparseCategoricalCrossentropy's
+    `ignore_class`, Circle's positive terms) zeroes entries; for the mean reductions the rest are
+    scaled so the mean is over the unmasked entries only, as in Keras."""
+    if mask is not None:
+        mask = mask.to(device=values.device, dtype=values.dtype)
+        if reduction in ("mean", "sum_over_batch_size"):
+            valid = mask.sum()
+            mask = mask * torch.where(valid > 0, mask.numel() / valid.clamp_min(1e-12), torch.zeros_like(valid))
+        if sample_weight is not None:
+            mask, weight = same_rank(mask, _float(sample_weight, values))
+            sample_weight = weight * mask
+        else:
+            sample_weight = mask
     if sample_weight is not None:
         sample_weight = _float(sample_weight, values)
         values, sample_weight = same_rank(values, sample_weight)
@@ -61,8 +79,32 @@ def reduce_weighted(values: torch.Tensor, sample_weight: torch.Tensor | None, re
     return total / max(values.numel(), 1)
 
 
+def output_mask(y_pred: Any) -> torch.Tensor | None:
+    """The Keras mask a model attached to its output (`y_pred._keras_mask`), or None."""
+    return y_pred.__dict__.get("_keras_mask") if isinstance(y_pred, torch.Tensor) else None
+
+
+def apply_mask(sample_weight: Any, mask: torch.Tensor, like: torch.Tensor, reduction: str | None) -> torch.Tensor:
+    """Fold an output mask into the sample weights as Keras does: masked entries weigh 0, and for
+    mean reductions the others weigh `total / valid`, so the mean runs over valid entries only."""
+    weight = mask.to(like.dtype if like.is_floating_point() else torch.float32)
+    if reduction in ("mean", "sum_over_batch_size"):
+        valid = weight.sum()
+        weight = weight * torch.where(valid > 0, weight.numel() / valid.clamp_min(1), 0.0)
+    if sample_weight is None:
+        return weight
+    sample_weight = _float(sample_weight, weight)
+    weight, sample_weight = same_rank(weight, sample_weight)
+    while sample_weight.ndim < weight.ndim:  # per-sample weights spread over the masked steps
+        sample_weight = sample_weight.unsqueeze(-1)
+    return weight * sample_weight
+
+
 class Loss:
-    """Base class: subclasses implement `call(y_true, y_pred)` returning per-sample values."""
+    """Base class: subclasses implement `call(y_true, y_pred)` returning per-sample values.
+
+    When `y_pred` carries a Keras mask (a masked model's output), masked entries do not count.
+    """
 
     def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size", dtype: Any = None):
         if reduction not in _REDUCTIONS:
@@ -75,6 +117,9 @@ class Loss:
 
     def __call__(self, y_true: Any, y_pred: torch.Tensor, sample_weight: Any = None) -> torch.Tensor:
         y_pred = torch.as_tensor(y_pred)
+        mask = output_mask(y_pred)
+        if mask is not None:
+            sample_weight = apply_mask(sample_weight, mask, y_pred, self.reduction)
         if not y_pred.is_floating_point():
             y_pred = y_pred.float()
         elif y_pred.dtype in (torch.float16, torch.bfloat16):
@@ -93,7 +138,7 @@ class Loss:
                 f"Loss {self.name!r}: targets of shape {tuple(y_true.shape)} do not match predictions of shape "
                 f"{tuple(y_pred.shape)}; give y one value per model output (the same shape as the predictions)."
             ) from error
-        return reduce_weighted(values, sample_weight, self.reduction)
+        return reduce_weighted(values, sample_weight, self.reduction, values.__dict__.get("_keras_mask"))
 
     # A torch kernel that gives this loss's `sum_over_batch_size` value in one op, where one exists.
     _fused: Callable | None = None
@@ -191,6 +236,8 @@ def categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_lo
 
 def sparse_categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False,
                                     ignore_class: int | None = None, axis: int = -1) -> torch.Tensor:
+    if axis % y_pred.ndim != y_pred.ndim - 1:
+        y_pred = y_pred.movedim(axis, -1)  # classes last from here on
     target = torch.as_tensor(y_true, device=y_pred.device)
     if target.ndim == y_pred.ndim and target.shape[-1] == 1:
         target = target.squeeze(-1)
@@ -210,8 +257,9 @@ def sparse_categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, 
         log_prob = torch.log(torch.clamp(probs, eps, 1.0 - eps))
     if ignore_class is not None:
         keep = target != ignore_class
-        values = F.nll_loss(log_prob, torch.where(keep, target, 0), reduction="none")
-        return values * keep
+        values = F.nll_loss(log_prob, torch.where(keep, target, 0), reduction="none") * keep
+        values._keras_mask = keep  # the mean is over the entries that are not ignored
+        return values
     return F.nll_loss(log_prob, target, reduction="none")
 
 
@@ -265,6 +313,120 @@ def cosine_similarity(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int = -1
     return -torch.sum(F.normalize(y_true, dim=axis) * F.normalize(y_pred, dim=axis), dim=axis)
 
 
+def _clipped_bce(y_true: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    eps = config.epsilon()
+    probs = torch.clamp(probs, eps, 1.0 - eps)
+    return -(y_true * torch.log(probs) + (1.0 - y_true) * torch.log(1.0 - probs))
+
+
+def binary_focal_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, apply_class_balancing: bool = False,
+                              alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                              label_smoothing: float = 0.0, axis: int = -1) -> torch.Tensor:
+    """Binary crossentropy scaled by `(1 - p_t) ** gamma`, which down-weights easy examples
+    (Lin et al., 2017); `apply_class_balancing` also weighs positives by `alpha`, negatives by `1 - alpha`."""
+    y_true, y_pred = same_rank(_float(y_true, y_pred), y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    probs = torch.sigmoid(y_pred) if from_logits else y_pred
+    p_t = y_true * probs + (1 - y_true) * (1 - probs)
+    values = torch.pow(1.0 - p_t, gamma) * _clipped_bce(y_true, probs)
+    if apply_class_balancing:
+        values = (y_true * alpha + (1 - y_true) * (1 - alpha)) * values
+    return torch.mean(values, dim=axis)
+
+
+def categorical_focal_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, alpha: float = 0.25,
+                                   gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
+                                   axis: int = -1) -> torch.Tensor:
+    """Categorical crossentropy with each class term scaled by `alpha * (1 - p) ** gamma`."""
+    y_true = _float(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    probs = torch.softmax(y_pred, dim=axis) if from_logits else y_pred
+    probs = probs / torch.sum(probs, dim=axis, keepdim=True)
+    eps = config.epsilon()
+    probs = torch.clamp(probs, eps, 1.0 - eps)
+    return torch.sum(alpha * torch.pow(1.0 - probs, gamma) * (-y_true * torch.log(probs)), dim=axis)
+
+
+def categorical_generalized_cross_entropy(y_true: torch.Tensor, y_pred: torch.Tensor, q: float) -> torch.Tensor:
+    """`(1 - p_y ** q) / q` for integer labels y (Zhang & Sabuncu, 2018): crossentropy as q -> 0, MAE at
+    q = 1, robust to noisy labels in between."""
+    target = torch.as_tensor(y_true, device=y_pred.device).long()
+    if target.ndim == y_pred.ndim and target.shape[-1] == 1:
+        target = target.squeeze(-1)
+    p = torch.gather(y_pred, -1, target.unsqueeze(-1)).squeeze(-1)
+    return (1 - torch.pow(p, q)) / q
+
+
+def dice(y_true: torch.Tensor, y_pred: torch.Tensor, axis: Any = None) -> torch.Tensor:
+    """`1 - 2|y_true * y_pred| / (|y_true| + |y_pred|)`, over `axis` (None: the whole batch, one value)."""
+    y_true = _float(y_true, y_pred)
+    dims = _dims(axis)
+    intersection = torch.sum(y_true * y_pred, dim=dims)
+    return 1 - 2.0 * intersection / (torch.sum(y_true, dim=dims) + torch.sum(y_pred, dim=dims) + config.epsilon())
+
+
+def tversky(y_true: torch.Tensor, y_pred: torch.Tensor, alpha: float = 0.5, beta: float = 0.5,
+            axis: Any = None) -> torch.Tensor:
+    """Dice generalised: `1 - tp / (tp + alpha * fp + beta * fn)` over `axis` (None: one value), with
+    Keras's roles of alpha and beta."""
+    y_true = _float(y_true, y_pred)
+    dims = _dims(axis)
+    intersection = torch.sum(y_true * y_pred, dim=dims)
+    fp = torch.sum((1 - y_pred) * y_true, dim=dims)
+    fn = torch.sum(y_pred * (1 - y_true), dim=dims)
+    return 1 - intersection / (intersection + fp * alpha + fn * beta + config.epsilon())
+
+
+def _dims(axis: Any) -> Any:
+    return None if axis is None else tuple(axis) if isinstance(axis, (list, tuple)) else axis
+
+
+def circle(y_true: torch.Tensor, y_pred: torch.Tensor, ref_labels: Any = None, ref_embeddings: Any = None,
+           remove_diagonal: bool = True, gamma: float = 80, margin: float = 0.4) -> torch.Tensor:
+    """Circle loss (Sun et al., 2020) of L2-normalised embeddings `y_pred` with integer labels `y_true`,
+    against `ref_embeddings`/`ref_labels` (default: the batch itself). Only positive terms are averaged."""
+    labels = torch.as_tensor(y_true, device=y_pred.device).long()
+    ref = y_pred if ref_embeddings is None else torch.as_tensor(ref_embeddings, device=y_pred.device, dtype=y_pred.dtype)
+    ref_labels = labels if ref_labels is None else torch.as_tensor(ref_labels, device=y_pred.device).long()
+    distances = torch.clamp_min(1 - y_pred @ ref.T, 0.0)
+    positive = labels.reshape(-1, 1) == ref_labels.reshape(1, -1)
+    negative = ~positive
+    if remove_diagonal:
+        positive = positive & ~torch.eye(positive.shape[0], positive.shape[1], dtype=torch.bool, device=y_pred.device)
+    pos_weights = torch.clamp_min((margin + distances) * positive, 0.0)
+    neg_weights = torch.clamp_min((1 + margin - distances) * negative, 0.0)
+    pos_terms = -gamma * pos_weights * (margin - distances)
+    neg_terms = gamma * neg_weights * ((1 - margin) - distances)
+    minus_inf = torch.full_like(distances, float("-inf"))
+    p_loss = torch.logsumexp(torch.where(positive, pos_terms, minus_inf), dim=1)
+    n_loss = torch.logsumexp(torch.where(negative, neg_terms, minus_inf), dim=1)
+    values = F.softplus(p_loss + n_loss)
+    values._keras_mask = values > 0
+    return values
+
+
+def ctc(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """Connectionist temporal classification loss of logits `(batch, time, classes)` against integer
+    labels `(batch, max_label_length)`, with 0 as the blank and padding index (label lengths count the
+    non-zero labels), as Keras defines it."""
+    if y_true.ndim != 2:
+        raise ValueError(
+            f"ctc expected integer labels of shape (batch_size, max_length), received shape {tuple(y_true.shape)}."
+        )
+    if y_pred.ndim != 3:
+        raise ValueError(
+            f"ctc expected logits of shape (batch_size, max_length, num_classes), received shape {tuple(y_pred.shape)}."
+        )
+    from .ops.nn import ctc_loss
+
+    target = y_true.long()
+    target_length = (target != 0).sum(dim=-1)
+    output_length = torch.full((y_pred.shape[0],), y_pred.shape[1], dtype=torch.long, device=y_pred.device)
+    return ctc_loss(target, y_pred, target_length, output_length, mask_index=0)
+
+
 # Mean over the last axis, then the mean over samples, is the mean over all values: one kernel.
 _FUSED = {mean_squared_error: F.mse_loss, mean_absolute_error: F.l1_loss}
 
@@ -313,10 +475,10 @@ class CategoricalCrossentropy(LossFunctionWrapper):
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
     def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
-                 reduction: str | None = "sum_over_batch_size", name: str = "sparse_categorical_crossentropy",
-                 dtype: Any = None):
+                 reduction: str | None = "sum_over_batch_size", axis: int = -1,
+                 name: str = "sparse_categorical_crossentropy", dtype: Any = None):
         super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name, dtype=dtype,
-                         from_logits=from_logits, ignore_class=ignore_class)
+                         from_logits=from_logits, ignore_class=ignore_class, axis=axis)
         self.from_logits = from_logits
         self.ignore_class = ignore_class
 
@@ -326,7 +488,8 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         if (self.from_logits and sample_weight is None and self.ignore_class is None and self.reduction in (
                 "sum_over_batch_size", "mean") and isinstance(y_pred, torch.Tensor) and y_pred.ndim == 2
                 and y_pred.dtype == torch.float32 and isinstance(y_true, torch.Tensor) and y_true.ndim == 1
-                and not y_true.is_floating_point() and y_true.shape[0] == y_pred.shape[0]):
+                and not y_true.is_floating_point() and y_true.shape[0] == y_pred.shape[0]
+                and "_keras_mask" not in y_pred.__dict__):
             return F.cross_entropy(y_pred, y_true.long())
         return super().__call__(y_true, y_pred, sample_weight)
 
@@ -373,6 +536,121 @@ class CosineSimilarity(LossFunctionWrapper):
         super().__init__(cosine_similarity, reduction=reduction, name=name, dtype=dtype, axis=axis)
 
 
+class BinaryFocalCrossentropy(LossFunctionWrapper):
+    """Binary crossentropy focused on hard examples by the factor `(1 - p_t) ** gamma`.
+
+    Args:
+        apply_class_balancing: weigh positives by `alpha` and negatives by `1 - alpha`.
+        alpha: the class-balancing weight of positives.
+        gamma: the focusing exponent (0 gives plain binary crossentropy).
+        from_logits: predictions are logits rather than probabilities.
+        label_smoothing: squeeze labels towards 0.5 by this amount.
+        axis: the axis the per-sample mean is taken over.
+        reduction, name, dtype: as for every loss.
+    """
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
+                 from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str | None = "sum_over_batch_size", name: str = "binary_focal_crossentropy",
+                 dtype: Any = None):
+        super().__init__(binary_focal_crossentropy, reduction=reduction, name=name, dtype=dtype,
+                         apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits = from_logits
+
+
+class CategoricalFocalCrossentropy(LossFunctionWrapper):
+    """Categorical crossentropy with each class term scaled by `alpha * (1 - p) ** gamma`.
+
+    Args:
+        alpha: the weight of every class term.
+        gamma: the focusing exponent.
+        from_logits: predictions are logits rather than probabilities.
+        label_smoothing: mix labels with the uniform distribution by this amount.
+        axis: the class axis.
+        reduction, name, dtype: as for every loss.
+    """
+
+    def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                 label_smoothing: float = 0.0, axis: int = -1, reduction: str | None = "sum_over_batch_size",
+                 name: str = "categorical_focal_crossentropy", dtype: Any = None):
+        super().__init__(categorical_focal_crossentropy, reduction=reduction, name=name, dtype=dtype, alpha=alpha,
+                         gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits = from_logits
+
+
+class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+    """Generalized crossentropy `(1 - p_y ** q) / q` of integer labels, robust to label noise.
+
+    Args:
+        q: in (0, 1): towards 0 it approaches crossentropy, at 1 mean absolute error.
+        reduction, name, dtype: as for every loss.
+    """
+
+    def __init__(self, q: float = 0.5, reduction: str | None = "sum_over_batch_size",
+                 name: str = "categorical_generalized_cross_entropy", dtype: Any = None):
+        if not 0 < q < 1:
+            raise ValueError(f"CategoricalGeneralizedCrossEntropy: q must be in the interval (0, 1), received {q}.")
+        super().__init__(categorical_generalized_cross_entropy, reduction=reduction, name=name, dtype=dtype, q=q)
+
+
+class Dice(LossFunctionWrapper):
+    """The Dice loss `1 - 2 * overlap / total` (segmentation).
+
+    Args:
+        reduction, name: as for every loss.
+        axis: the axes summed per value (None: the whole batch gives one value).
+        dtype: as for every loss.
+    """
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "dice", axis: Any = None,
+                 dtype: Any = None):
+        super().__init__(dice, reduction=reduction, name=name, dtype=dtype, axis=axis)
+
+
+class Tversky(LossFunctionWrapper):
+    """The Tversky loss, Dice with separate weights for false positives and negatives.
+
+    Args:
+        alpha: the weight Keras gives the `(1 - y_pred) * y_true` term.
+        beta: the weight Keras gives the `y_pred * (1 - y_true)` term.
+        reduction, name: as for every loss.
+        axis: the axes summed per value (None: the whole batch gives one value).
+        dtype: as for every loss.
+    """
+
+    def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction: str | None = "sum_over_batch_size",
+                 name: str = "tversky", axis: Any = None, dtype: Any = None):
+        super().__init__(tversky, reduction=reduction, name=name, dtype=dtype, alpha=alpha, beta=beta, axis=axis)
+
+
+class Circle(LossFunctionWrapper):
+    """Circle loss for metric learning: integer labels, L2-normalised embeddings as predictions.
+
+    Args:
+        gamma: the scale factor.
+        margin: the relaxation margin.
+        remove_diagonal: leave each embedding's similarity with itself out of the positive pairs.
+        reduction, name, dtype: as for every loss.
+    """
+
+    def __init__(self, gamma: float = 80.0, margin: float = 0.4, remove_diagonal: bool = True,
+                 reduction: str | None = "sum_over_batch_size", name: str = "circle", dtype: Any = None):
+        super().__init__(circle, reduction=reduction, name=name, dtype=dtype, gamma=gamma, margin=margin,
+                         remove_diagonal=remove_diagonal)
+
+
+class CTC(LossFunctionWrapper):
+    """Connectionist temporal classification loss (labels padded with 0, the blank class).
+
+    Args:
+        reduction, name, dtype: as for every loss.
+    """
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "ctc", dtype: Any = None):
+        super().__init__(ctc, reduction=reduction, name=name, dtype=dtype)
+
+
 _ALIASES: dict[str, type[Loss]] = {
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
@@ -383,14 +661,25 @@ _ALIASES: dict[str, type[Loss]] = {
     "kl_divergence": KLDivergence, "kld": KLDivergence, "kullback_leibler_divergence": KLDivergence,
     "poisson": Poisson, "log_cosh": LogCosh, "logcosh": LogCosh, "hinge": Hinge,
     "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
-    "cosine_similarity": CosineSimilarity,
+    "cosine_similarity": CosineSimilarity, "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy, "dice": Dice, "tversky": Tversky,
+    "circle": Circle, "ctc": CTC, "bce": BinaryCrossentropy,
 }
+_CLASSES: dict[str, type[Loss]] = {cls.__name__: cls for cls in {Loss, LossFunctionWrapper, *_ALIASES.values(),
+                                                                    CategoricalGeneralizedCrossEntropy}}
+_FUNCTIONS: dict[str, Callable] = {fn.__name__: fn for fn in (
+    mean_squared_error, mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
+    binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy, categorical_focal_crossentropy,
+    sparse_categorical_crossentropy, huber, kl_divergence, poisson, log_cosh, hinge, squared_hinge,
+    categorical_hinge, cosine_similarity, dice, tversky, circle, ctc, categorical_generalized_cross_entropy)}
 
 
 def get(identifier: Any) -> Loss | Callable | None:
     """A loss from a Keras name (`"mse"`, `"sparse_categorical_crossentropy"`), object or callable."""
     if identifier is None or isinstance(identifier, Loss):
         return identifier
+    if isinstance(identifier, dict):
+        return get(deserialize(identifier))
     if isinstance(identifier, str):
         cls = _ALIASES.get(identifier.lower())
         if cls is None:
@@ -404,10 +693,32 @@ def get(identifier: Any) -> Loss | Callable | None:
 
 
 def serialize(loss: Any) -> Any:
-    """The Keras name of a built-in loss (or its config) for saving."""
-    if isinstance(loss, Loss):
-        return {"class_name": type(loss).__name__, "config": loss.get_config()}
-    return getattr(loss, "__name__", None)
+    """Keras's config entry for a loss object or function (`module`, `class_name`, `config`, ...)."""
+    from .saving.serialization import serialize_keras_object
+
+    return serialize_keras_object(loss)
+
+
+def deserialize(name: Any, custom_objects: dict | None = None) -> Any:
+    """The loss (object or function) a `serialize` entry or a name describes; configs never run code."""
+    custom_objects = custom_objects or {}
+    if isinstance(name, str):
+        found = custom_objects.get(name) or _FUNCTIONS.get(name) or _CLASSES.get(name) or _ALIASES.get(name.lower())
+        if found is None:
+            raise ValueError(f"losses.deserialize: unknown loss name {name!r}; pass a known name or custom_objects.")
+        return found() if isinstance(found, type) else found
+    if not isinstance(name, dict) or "class_name" not in name:
+        raise TypeError(f"losses.deserialize expected a name or a dict with 'class_name', received {name!r}.")
+    if name["class_name"] in ("function", "__lambda__"):
+        function = name.get("config")
+        if isinstance(function, str) and function in _FUNCTIONS and function not in custom_objects:
+            return _FUNCTIONS[function]
+        from .saving.serialization import function_from
+
+        return function_from(name, custom_objects, True)
+    from .metrics import _class_from
+
+    return _class_from(name, custom_objects, _CLASSES, "losses")
 
 
 def _snake(name: str) -> str:
