@@ -14,8 +14,11 @@ import math
 import torch
 
 
-def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """Keras's fan-in/fan-out for a Keras-layout shape (receptive field times channels)."""
+def compute_fans(shape: tuple[int, ...], input_axes=None, output_axes=None) -> tuple[int, int]:
+    """Keras's fan-in/fan-out for a Keras-layout shape (receptive field times channels), or, with both
+    `input_axes` and `output_axes`, the products of those axes' sizes (e.g. EinsumDense kernels)."""
+    if input_axes is not None and output_axes is not None:
+        return math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes)
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -132,20 +135,26 @@ class VarianceScaling(Initializer):
     # Keras divides by the stddev of a unit normal truncated at +-2 so the variance comes out right.
     _TRUNCATION_CORRECTION = 0.87962566103423978
 
-    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal", seed=None):
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal", seed=None,
+                 input_axes=None, output_axes=None):
         if scale <= 0:
             raise ValueError(f"VarianceScaling expected scale > 0, received {scale}.")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"VarianceScaling expected mode in fan_in/fan_out/fan_avg, received {mode!r}.")
+        distribution = str(distribution).lower()
+        if distribution == "normal":  # Keras's older name for the truncated normal
+            distribution = "truncated_normal"
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
             raise ValueError(
                 "VarianceScaling expected distribution in truncated_normal/untruncated_normal/uniform, "
                 f"received {distribution!r}."
             )
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, _check_seed(seed)
+        self.input_axes = None if input_axes is None else list(input_axes)
+        self.output_axes = None if output_axes is None else list(output_axes)
 
     def __call__(self, shape, dtype=None, device=None):
-        fan_in, fan_out = compute_fans(tuple(shape))
+        fan_in, fan_out = compute_fans(tuple(shape), self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, fan)
         if self.seed is not None:
@@ -171,17 +180,21 @@ class VarianceScaling(Initializer):
         return random.truncated_normal(shape, 0.0, stddev, dtype, self.seed, device)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed,
+                "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 def _variance_scaling_preset(class_name: str, scale: float, mode: str, distribution: str):
-    def __init__(self, seed=None):
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
-    return type(class_name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config})
+    doc = (f"`VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})`.\n\n"
+           "    Args:\n        seed: an int or `kt.random.SeedGenerator` for reproducible draws, or None.\n"
+           "        input_axes, output_axes: axes whose sizes give fan-in and fan-out (both, or neither).\n")
+    return type(class_name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc})
 
 
 GlorotUniform = _variance_scaling_preset("GlorotUniform", 1.0, "fan_avg", "uniform")
@@ -199,6 +212,8 @@ class Orthogonal(Initializer):
     def __call__(self, shape, dtype=None, device=None):
         # Keras flattens all but the last axis; torch's orthogonal_ flattens all but the first.
         shape = tuple(shape)
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal initializes tensors of rank 2 or more, received shape={shape}.")
         if self.seed is not None:
             return self._seeded(shape, _draw_dtype(dtype), device)
         rows = math.prod(shape[:-1]) if len(shape) > 1 else 1
@@ -222,16 +237,108 @@ class Orthogonal(Initializer):
         return {"gain": self.gain, "seed": self.seed}
 
 
+class Identity(Initializer):
+    """`gain` times the identity matrix (2D shapes only; non-square gives ones on the main diagonal).
+
+    Args:
+        gain: the diagonal's value.
+    """
+
+    def __init__(self, gain: float = 1.0):
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None, device=None):
+        shape = tuple(shape)
+        if len(shape) != 2:
+            raise ValueError(f"Identity initializes 2D matrices only, received shape={shape} of rank {len(shape)}.")
+        return self.gain * torch.eye(*shape, dtype=dtype, device=device)
+
+    def get_config(self):
+        # Keras's Identity writes an empty config (a gain is lost on its round trip); a non-default gain is kept here.
+        return {} if self.gain == 1.0 else {"gain": self.gain}
+
+
+def _window(name: str, length: int, periodic: bool, dtype, device) -> torch.Tensor:
+    """A named window of `length` samples: torch's own windows, else SciPy's (as Keras uses) if installed."""
+    torch_window = getattr(torch.signal.windows, name, None) if name in _TORCH_WINDOWS else None
+    if torch_window is not None:
+        return torch_window(length, sym=not periodic, dtype=dtype, device=device)
+    try:
+        from scipy.signal import get_window
+    except ImportError as error:
+        raise ValueError(
+            f"STFT window {name!r} is not one of torch's windows ({', '.join(sorted(_TORCH_WINDOWS))}) and SciPy, "
+            "which provides the others, is not installed; pip install scipy or pass the window as an array."
+        ) from error
+    return torch.as_tensor(get_window(name, length, periodic), dtype=dtype, device=device)
+
+
+_TORCH_WINDOWS = {"hann", "hamming", "blackman", "bartlett"}
+
+
+class STFT(Initializer):
+    """Kernels of a short-time Fourier transform as a convolution: shape `(frame_length, channels, bins)`,
+    the real (cosine) or imaginary (sine) part, windowed and scaled.
+
+    Args:
+        side: "real" or "imag".
+        window: a window name ("hann", "hamming", ... ; SciPy names when SciPy is installed), an array
+            of `frame_length` values, or None for no window.
+        scaling: "density" (divide by the window's L2 norm), "spectrum" (by its sum) or None.
+        periodic: a periodic (DFT-even) window instead of a symmetric one.
+    """
+
+    def __init__(self, side: str = "real", window="hann", scaling: str | None = "density", periodic: bool = False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"STFT expected side='real' or 'imag', received side={side!r}.")
+        if scaling not in (None, "density", "spectrum"):
+            raise ValueError(f"STFT expected scaling=None, 'density' or 'spectrum', received scaling={scaling!r}.")
+        if isinstance(window, str):
+            _window(window, 1, periodic, torch.float32, "cpu")  # an unknown name fails here, not at build
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
+
+    def __call__(self, shape, dtype=None, device=None):
+        frame_length, _, bins = tuple(shape)
+        dtype = dtype or torch.float32
+        time = torch.arange(frame_length, dtype=dtype, device=device).reshape(frame_length, 1, 1)
+        frequency = torch.arange(bins, dtype=dtype, device=device).reshape(1, 1, bins) / ((bins - 1) * 2)
+        angles = -2 * time * frequency * math.pi
+        kernel = torch.cos(angles) if self.side == "real" else torch.sin(angles)
+        if self.window is None:
+            return kernel
+        window = self.window
+        if isinstance(window, str):
+            window = _window(window, frame_length, self.periodic, dtype, device)
+        window = torch.as_tensor(window, dtype=dtype, device=device)
+        if window.shape != (frame_length,):
+            raise ValueError(f"STFT expected a window of shape ({frame_length},), received {tuple(window.shape)}.")
+        window = window.reshape(frame_length, 1, 1)
+        scale = {"density": lambda: window.square().sum().sqrt(), "spectrum": lambda: window.abs().sum(),
+                 None: lambda: 1}[self.scaling]()
+        return kernel * window / scale
+
+    def get_config(self):
+        return {"side": self.side, "window": self.window, "periodic": self.periodic, "scaling": self.scaling}
+
+
 _BY_NAME = {
     "zeros": Zeros, "ones": Ones, "constant": Constant,
     "random_normal": RandomNormal, "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
     "variance_scaling": VarianceScaling, "orthogonal": Orthogonal,
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
-    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "identity": Identity, "stft": STFT,
 }
-_BY_NAME.update(uniform=RandomUniform, normal=RandomNormal)
+_BY_NAME.update(uniform=RandomUniform, normal=RandomNormal, one=Ones, zero=Zeros)
 _BY_CLASS_NAME = {cls.__name__: cls for cls in _BY_NAME.values()}
+_BY_CLASS_NAME.update(IdentityInitializer=Identity, STFTInitializer=STFT, OrthogonalInitializer=Orthogonal)
+
+# Keras's other public names for the same classes.
+IdentityInitializer, STFTInitializer, OrthogonalInitializer = Identity, STFT, Orthogonal
+constant, zeros, ones, identity, stft, orthogonal = Constant, Zeros, Ones, Identity, STFT, Orthogonal
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+variance_scaling, glorot_normal, glorot_uniform = VarianceScaling, GlorotNormal, GlorotUniform
+he_normal, he_uniform, lecun_normal, lecun_uniform = HeNormal, HeUniform, LecunNormal, LecunUniform
 
 
 def get(identifier) -> Initializer:
@@ -254,6 +361,25 @@ def get(identifier) -> Initializer:
         f"Unknown initializer {identifier!r}; expected one of {', '.join(sorted(_BY_NAME))}, "
         "an Initializer instance or a callable(shape, dtype, device)."
     )
+
+
+def deserialize(config, custom_objects: dict | None = None) -> Initializer:
+    """The initializer a Keras config describes (`{"class_name", "config"}`, or a name); classes not built
+    in come from `custom_objects`."""
+    if isinstance(config, str):
+        config = {"class_name": config, "config": {}}
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"initializers.deserialize expected a name or a dict with 'class_name', received {config!r}.")
+    cls = (custom_objects or {}).get(config["class_name"])
+    if cls is not None:
+        arguments = config.get("config") or {}
+        return cls.from_config(arguments) if hasattr(cls, "from_config") else cls(**arguments)
+    name = config["class_name"]
+    cls = _BY_CLASS_NAME.get(name) or _BY_NAME.get(name)
+    if cls is None:
+        raise ValueError(f"Unknown initializer {name!r}; expected one of {', '.join(sorted(_BY_CLASS_NAME))} "
+                         "or a class passed in custom_objects.")
+    return cls.from_config(dict(config.get("config") or {}))
 
 
 def serialize(initializer) -> str | dict:
