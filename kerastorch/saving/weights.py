@@ -247,6 +247,8 @@ def _plan_slot(plan: LoadPlan, slot: keras_h5.Slot, group: keras_h5.StoredGroup)
     for index, (target, layout, array) in enumerate(zip(slot.tensors, slot.layouts, group.arrays)):
         value = array
         keras_shape = tuple(keras_layout(target.detach(), layout).shape)
+        if keras_shape == () and tuple(value.shape) == (1,):  # Keras writes some scalars (Normalization's count) as (1,)
+            value = value.reshape(())
         if tuple(value.shape) != keras_shape:
             problems.append(f"weight {index} expected shape {keras_shape}, the file has {_describe(value.shape)}")
         elif value.dtype != target.dtype:

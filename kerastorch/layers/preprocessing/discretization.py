@@ -98,13 +98,14 @@ class Discretization(Layer):
         if not inputs.is_floating_point():
             inputs = inputs.to(torch.float32)
         boundaries = torch.tensor(self.bin_boundaries, dtype=inputs.dtype, device=inputs.device)
-        indices = torch.bucketize(inputs, boundaries, right=True)
+        indices = torch.bucketize(inputs.contiguous(), boundaries, right=True)
         dtype = torch.int32 if self.output_mode == "int" else self._dtype
         return encode_categorical(indices, self.output_mode, len(self.bin_boundaries) + 1, dtype)
 
     def get_config(self) -> dict[str, Any]:
         result = super().get_config()
         result.update(bin_boundaries=self.bin_boundaries, num_bins=self.num_bins)
+        result.pop("trainable")  # Keras's Discretization takes no `trainable`
         return result
 
     @classmethod

@@ -40,6 +40,11 @@ class HashedCrossing(HostLayer):
         self.sparse = False
         self.built = True
 
+    def get_config(self) -> dict[str, Any]:
+        result = super().get_config()
+        result.pop("trainable")  # Keras's HashedCrossing takes no `trainable`
+        return result
+
     def forward(self, inputs: Any) -> torch.Tensor:
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ValueError(

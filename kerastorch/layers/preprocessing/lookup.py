@@ -424,7 +424,7 @@ class IntegerLookup(IndexLookup):
             return self._encode(torch.as_tensor(self._lookup_host(values.cpu().numpy()), device=values.device))
         if self._tokens:
             keys, positions = self._table(values.device)
-            slot = torch.searchsorted(keys, values).clamp(max=len(keys) - 1)
+            slot = torch.searchsorted(keys, values.contiguous()).clamp(max=len(keys) - 1)
             found = keys[slot] == values
             indices = positions[slot]
         else:

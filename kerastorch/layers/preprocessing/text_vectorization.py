@@ -36,13 +36,15 @@ class TextVectorization(HostLayer):
         vocabulary, idf_weights: a fixed vocabulary (and IDF weights for "tf_idf"); else call `adapt()`.
         sparse, ragged: Keras's TensorFlow-only outputs; `True` raises NotImplementedError.
         encoding: the text encoding of byte-string inputs.
+        vocabulary_size: recorded in configs by Keras; a learned vocabulary Keras keeps in a `.keras`
+            archive's assets cannot be read here (NotImplementedError).
     """
 
     def __init__(self, max_tokens: int | None = None, standardize: str | Callable | None = "lower_and_strip_punctuation",
                  split: str | Callable | None = "whitespace", ngrams: int | tuple | None = None,
                  output_mode: str = "int", output_sequence_length: int | None = None, pad_to_max_tokens: bool = False,
                  vocabulary: Any = None, idf_weights: Any = None, sparse: bool = False, ragged: bool = False,
-                 encoding: str = "utf-8", name: str | None = None, **kwargs: Any):
+                 encoding: str = "utf-8", name: str | None = None, vocabulary_size: int | None = None, **kwargs: Any):
         if sparse or ragged:
             raise NotImplementedError(
                 f"TextVectorization({'sparse' if sparse else 'ragged'}=True) returns a TensorFlow "
@@ -73,7 +75,6 @@ class TextVectorization(HostLayer):
         if output_mode != "int" and output_sequence_length is not None:
             raise ValueError(f"TextVectorization takes `output_sequence_length` only with output_mode='int', not {output_mode!r}.")
         has_input_vocabulary = kwargs.pop("has_input_vocabulary", vocabulary is not None)
-        vocabulary_size = kwargs.pop("vocabulary_size", None)
         super().__init__(name=name, **kwargs)
         self.standardize = standardize
         self.split = split
@@ -202,7 +203,7 @@ class TextVectorization(HostLayer):
         encoded = encode_categorical(indices, mode, depth, torch.int64)
         if self.output_mode == "tf_idf":
             return encoded.to(torch.float32) * lookup.idf_weights.to(device)
-        return encoded.to(torch.float32)
+        return encoded  # int64, as Keras's lookup gives
 
     # ----------------------------------------------------------------------------------- config
 
