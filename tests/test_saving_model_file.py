@@ -97,7 +97,8 @@ def test_archive_members_and_config_match_keras(tmp_path):
                 assert value is None, (mine["class_name"], key, value)
     dense = ours_config["config"]["layers"][-1]["config"]
     assert dense["kernel_initializer"] == {"module": "keras.initializers", "class_name": "GlorotUniform",
-                                           "config": {"seed": None}, "registered_name": None}
+                                           "config": {"seed": None, "input_axes": None, "output_axes": None},
+                                           "registered_name": None}
     assert dense["activation"] == "softmax"
 
 
