@@ -7,6 +7,7 @@ from .layers import Input, InputLayer, Layer
 from .models import Model, Sequential
 from .transfer import freeze_weights, unfreeze_weights
 from . import constraints, random, regularizers
+from . import backend, preprocessing, saving, tree
 from .variables import Variable
 
 __version__ = "0.1.0"
@@ -15,4 +16,5 @@ __all__ = [
     "Input", "InputLayer", "Layer", "Model", "Sequential", "activations", "applications", "callbacks", "config",
     "datasets", "freeze_weights", "initializers", "layers", "losses", "metrics", "mixed_precision", "models",
     "ops", "optimizers", "unfreeze_weights", "utils", "Variable", "constraints", "random", "regularizers",
+    "backend", "preprocessing", "saving", "tree",
 ]

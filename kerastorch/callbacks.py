@@ -21,6 +21,7 @@ from . import optimizers
 from .training import checkpoint
 from .training.distributed import is_chief
 from .training.progress import ProgressBar
+from .utils.io_utils import print_msg
 
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
@@ -152,7 +153,7 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, epoch, logs=None) -> None:
         if self._active():
             epochs = self.params.get("epochs")
-            print(f"Epoch {epoch + 1}/{epochs}")
+            print_msg(f"Epoch {epoch + 1}/{epochs}")
             self._bar = ProgressBar(self.params.get("steps"), self.verbose)
             self._seen = 0
 

@@ -72,9 +72,13 @@ def lookup_objects(custom_objects: dict | None = None) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def loading_scope(custom_objects: dict | None = None, safe_mode: bool | None = None) -> Iterator[tuple[dict, bool]]:
-    """Custom objects and safe mode for every config read inside the block (models' `from_config` too)."""
+    """Custom objects and safe mode for every config read inside the block (models' `from_config` too);
+    `kt.config.enable_unsafe_deserialization()` turns safe mode off for every load, as in Keras."""
+    from ..config import unsafe_deserialization_enabled
+
     outer_objects, outer_safe = _SCOPE[-1]
-    scope = ({**outer_objects, **(custom_objects or {})}, outer_safe if safe_mode is None else bool(safe_mode))
+    safe = outer_safe if safe_mode is None else bool(safe_mode)
+    scope = ({**outer_objects, **(custom_objects or {})}, safe and not unsafe_deserialization_enabled())
     _SCOPE.append(scope)
     try:
         yield scope

@@ -1,5 +1,8 @@
 """Keras-style progress output: a live rich bar (verbose=1) or one line per epoch (verbose=2).
 
+With interactive logging disabled (`kt.config.disable_interactive_logging()`) there is no live bar:
+each epoch's line goes to the `logging` module instead of stdout, as in Keras.
+
 The bar reads metric values, which are device tensors, only when it redraws (at most
 `refresh_per_second` times a second) and at the end of an epoch, so a GPU is never made to
 wait for the host between steps.
@@ -14,6 +17,9 @@ from typing import Any, Callable, Mapping
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Column
+
+from ..config import is_interactive_logging_enabled
+from ..utils.io_utils import print_msg
 
 
 def resolve_verbose(verbose: Any) -> int:
@@ -41,29 +47,34 @@ def _duration(seconds: float) -> str:
     return f"{int(round(seconds))}s"
 
 
-def _per_step(seconds: float, steps: int) -> str:
+def _per_step(seconds: float, steps: int, unit: str = "step") -> str:
     if not steps:
         return ""
     per = seconds / steps
-    return f"{per * 1e3:.0f}ms/step" if per >= 1e-3 else f"{per * 1e6:.0f}us/step"
+    if per >= 1:
+        return f"{per:.0f}s/{unit}"
+    return f"{per * 1e3:.0f}ms/{unit}" if per >= 1e-3 else f"{per * 1e6:.0f}us/{unit}"
 
 
 class ProgressBar:
     """One epoch's progress (or one evaluate/predict pass)."""
 
     def __init__(self, total: int | None, verbose: int, refresh_per_second: float = 4.0,
-                 print_fn: Callable[[str], None] | None = None):
+                 print_fn: Callable[[str], None] | None = None, width: int = 20, unit_name: str = "step"):
         self.total = total
+        self.unit_name = unit_name
         self.verbose = verbose
         self.interval = 1.0 / refresh_per_second
-        self.print_fn = print_fn or print
+        self.print_fn = print_fn or print_msg
+        if verbose == 1 and not is_interactive_logging_enabled():
+            self.verbose = verbose = 2  # no live bar: one logged line per epoch
         self.start = time.monotonic()
         self._last = 0.0
         self._progress: Progress | None = None
         self._task = None
         if verbose == 1:
             self._progress = Progress(
-                TextColumn("{task.fields[count]}"), BarColumn(bar_width=20), TextColumn("{task.fields[timing]}"),
+                TextColumn("{task.fields[count]}"), BarColumn(bar_width=width), TextColumn("{task.fields[timing]}"),
                 TextColumn("{task.fields[metrics]}", table_column=Column(no_wrap=False, overflow="fold")),
                 console=Console(), auto_refresh=False, transient=False,
             )
@@ -85,7 +96,7 @@ class ProgressBar:
         metrics = format_logs(logs) if logs else ""
         self._progress.update(
             self._task, completed=step, count=self._count(step), metrics=f"- {metrics}" if metrics else "",
-            timing=f"{_duration(elapsed)} {_per_step(elapsed, step)}",
+            timing=f"{_duration(elapsed)} {_per_step(elapsed, step, self.unit_name)}",
         )
         self._progress.refresh()
 
@@ -99,7 +110,7 @@ class ProgressBar:
             self._progress.stop()
             self._progress = None
         elif self.verbose == 2:
-            line = f"{steps}/{steps} - {_duration(elapsed)} - {_per_step(elapsed, steps)}"
+            line = f"{steps}/{steps} - {_duration(elapsed)} - {_per_step(elapsed, steps, self.unit_name)}"
             if logs:
                 line += " - " + format_logs(logs)
             self.print_fn(line)

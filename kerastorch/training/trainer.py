@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import optimizers as optimizers_module
+from .. import config, optimizers as optimizers_module
 from ..constraints import constrained_weights
 from ..layers import loss_tracking
 from . import distributed
@@ -317,6 +317,10 @@ class Trainer:
                  contiguous: bool = False) -> Any:
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0):
             raise ValueError(f"batch_size must be a positive integer, received {batch_size!r}.")
+        cap = config.max_steps_per_epoch()  # kt.config.set_max_steps_per_epoch, a debugging cap as in Keras
+        if cap and (not steps or cap < steps):
+            warnings.warn(f"Limiting steps_per_epoch to {cap} (kt.config.max_steps_per_epoch()).", stacklevel=3)
+            steps = cap
         return adapt(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, device=self._model_device(),
                      shard=shard, steps=steps, class_weight=class_weight, contiguous_shards=contiguous)
 
@@ -438,6 +442,9 @@ class Trainer:
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"fit: shuffle must be True, False or 'batch', received {shuffle!r}.")
         verbose = resolve_verbose(verbose)
+        if config.max_epochs() and config.max_epochs() < epochs:  # kt.config.set_max_epochs, as in Keras
+            warnings.warn(f"Limiting epochs to {config.max_epochs()} (kt.config.max_epochs()).", stacklevel=2)
+            epochs = config.max_epochs()
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = split_for_validation(x, y, sample_weight, validation_split)
         shard = distributed.current_shard(self._model_device())

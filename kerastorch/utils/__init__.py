@@ -18,3 +18,13 @@ from ..saving.object_registration import (  # noqa: E402,F401
     register_keras_serializable,
 )
 from ..saving.serialization import deserialize_keras_object, serialize_keras_object  # noqa: E402,F401
+from .progbar import Progbar  # noqa: E402,F401
+from .file_utils import get_file  # noqa: E402,F401
+from .global_state import clear_session  # noqa: E402,F401
+from .config_obj import Config  # noqa: E402,F401
+from .dtype_utils import standardize_dtype  # noqa: E402,F401
+from .io_utils import (  # noqa: E402,F401
+    disable_interactive_logging, enable_interactive_logging, is_interactive_logging_enabled,
+)
+from .feature_space import FeatureSpace  # noqa: E402,F401
+from . import bounding_boxes, legacy  # noqa: E402,F401

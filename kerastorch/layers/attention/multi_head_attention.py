@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ... import constraints, initializers, regularizers
+from ... import config, constraints, initializers, regularizers
 from ..layer import _BUILD_DEVICE, Layer, build_device, unique_name
 from .einsum_dense import EinsumDense
 
@@ -243,9 +243,10 @@ class MultiHeadAttention(Layer):
                 # mask would give zeros there).
                 mask = torch.where(mask, 0.0, large_negative(q.dtype)).to(q.dtype)
             grouped = {"enable_gqa": True} if k.shape[2] != q.shape[2] else {}  # grouped-query heads, no copies
-            out = F.scaled_dot_product_attention(
-                q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask, dropout_p=dropout,
-                is_causal=causal_only, scale=self._scale, **grouped)
+            with config.attention_kernel_scope(self.flash_attention):  # kt.config.disable_flash_attention()
+                out = F.scaled_dot_product_attention(
+                    q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask, dropout_p=dropout,
+                    is_causal=causal_only, scale=self._scale, **grouped)
             out = out.transpose(1, 2)
         else:
             if causal_only:
