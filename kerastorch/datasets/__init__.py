@@ -1,5 +1,11 @@
-"""Small real datasets bundled with the package (no downloads)."""
+"""`kt.datasets`: Keras's dataset loaders (downloaded once into the Keras cache, parsed without
+unpickling) and `digits`, a small set bundled with the package for offline examples."""
 
-from kerastorch.datasets import digits
+from kerastorch.datasets import (
+    boston_housing, california_housing, cifar10, cifar100, digits, fashion_mnist, imdb, mnist, reuters,
+)
 
-__all__ = ["digits"]
+__all__ = [
+    "boston_housing", "california_housing", "cifar10", "cifar100", "digits", "fashion_mnist", "imdb", "mnist",
+    "reuters",
+]
