@@ -392,4 +392,6 @@ class UnitNormalization(Layer):
         self.built = True
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.axis, int):  # torch's fused kernel: x / max(||x||, eps), Keras's x * min(1/||x||, 1/eps)
+            return F.normalize(inputs, p=2.0, dim=self.axis, eps=1e-12)
         return nn_ops.normalize(inputs, axis=self.axis, order=2, epsilon=1e-12)

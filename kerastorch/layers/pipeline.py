@@ -13,7 +13,9 @@ class Pipeline(Layer):
     """Applies `layers` one after the other; `training=` and masks are passed to the layers that take them.
 
     Unlike a `Sequential` model it is a plain layer (no input shape, no graph), which is what Keras
-    uses for augmentation/preprocessing chains inside a data pipeline or a model.
+    uses for augmentation/preprocessing chains inside a data pipeline or a model. Without `training=`
+    each layer follows its own mode, as every kerastorch layer does (in train mode under `fit`,
+    inference otherwise; Keras's Pipeline alone defaults to training).
 
     Args:
         layers: the layers to chain (kerastorch layers or any `torch.nn.Module`).
