@@ -90,6 +90,8 @@ def test_multi_head_attention_errors():
 @pytest.mark.parametrize("equation, output_shape, bias_axes, shape", [
     ("ab,bc->ac", 4, "c", (2, 3)), ("abc,cde->abde", (None, 2, 5), "de", (2, 3, 4)),
     ("...b,bc->...c", 4, "c", (2, 3, 5)), ("abc,cd->abd", (3, 4), None, (2, 3, 6)),
+    ("abcd,cde->abe", (None, 3), "e", (2, 3, 2, 4)), ("abc,cde->abde", (None, 2, 5), "d", (2, 3, 4)),
+    ("ab,cb->ac", 4, "c", (2, 3)),  # not a plain matrix product: torch.einsum
 ])
 def test_einsum_dense_matches_keras(equation, output_shape, bias_axes, shape):
     ours = kt.layers.EinsumDense(equation, output_shape, bias_axes=bias_axes, activation="relu")

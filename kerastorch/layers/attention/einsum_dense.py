@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from ... import activations, constraints, initializers, regularizers
 from ..layer import Layer
@@ -73,6 +75,25 @@ def einsum_shapes(equation: str, bias_axes: str | None, input_shape: tuple, outp
     return tuple(kernel), None if bias is None else tuple(bias), tuple(output)
 
 
+def matmul_split(equation: str) -> tuple[int, int] | None:
+    """`(contracted, free)` axis counts when the equation is a plain matrix product: the input ends
+    with the contracted axes, the kernel is contracted axes then free ones, and the output is the
+    input's leading axes then the free ones (`abc,cde->abde`, `abcd,cde->abe`, `...ab,bc->...ac`).
+    Such equations run as one `addmm` on reshaped views (torch.einsum adds permutes and Python
+    parsing per call); None for any other equation."""
+    match = re.fullmatch(r"(?:\.\.\.)?([a-zA-Z]+),([a-zA-Z]+)->(?:\.\.\.)?([a-zA-Z]+)", equation)
+    if match is None or ("..." in equation.split(",")[0]) != ("..." in equation.split("->")[1]):
+        return None
+    inputs, kernel, output = match.groups()
+    contracted = [c for c in kernel if c in inputs and c not in output]
+    free = [c for c in kernel if c in output and c not in inputs]
+    lead = inputs[:len(inputs) - len(contracted)]
+    if (not contracted or not free or kernel != "".join(contracted + free)
+            or inputs != lead + "".join(contracted) or output != lead + "".join(free)):
+        return None
+    return len(contracted), len(free)
+
+
 class EinsumDense(Layer):
     """`activation(einsum(equation, inputs, kernel) + bias)` with Keras's kernel and bias shapes.
 
@@ -110,6 +131,9 @@ class EinsumDense(Layer):
     def build(self, input_shape: Any) -> None:
         kernel, bias, full = einsum_shapes(self.equation, self.bias_axes, tuple(input_shape), self.partial_output_shape)
         self.full_output_shape = full
+        split = matmul_split(self.equation)
+        # (contracted axis count, their size, the free axes' shape) for the matrix-product route
+        self._matmul = None if split is None else (split[0], math.prod(kernel[:split[0]]), kernel[split[0]:])
         self.kernel = self.add_weight(kernel, self.kernel_initializer, name="kernel",
                                       regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if bias is not None:
@@ -117,9 +141,18 @@ class EinsumDense(Layer):
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        x = torch.einsum(self.equation, inputs, self.kernel)
-        if self.bias is not None:
-            x = x + self.bias
+        plan, bias = self._matmul, self.bias
+        if plan is None:
+            x = torch.einsum(self.equation, inputs, self.kernel)
+        else:  # the same contraction as one matrix product over views (bias fused when it spans the free axes)
+            contracted, size, free = plan
+            lead = inputs.shape[:inputs.dim() - contracted]
+            fused = bias is not None and bias.shape == free
+            x = F.linear(inputs.reshape(*lead, size), self.kernel.reshape(size, -1).T,
+                         bias.reshape(-1) if fused else None).reshape(*lead, *free)
+            bias = None if fused else bias
+        if bias is not None:
+            x = x + bias
         return self.activation(x)
 
     def get_config(self) -> dict[str, Any]:

@@ -231,9 +231,10 @@ class MultiHeadAttention(Layer):
                        and attention_mask is None and self.sliding_window is None)
         mask = None if causal_only else self._attention_mask(
             query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask)
-        gate = self._projections["gate"](query) if self.use_gate else None
-        q = self._projections["query"](query)
-        k, v = self._projections["key"](key), self._projections["value"](value)
+        modules, (query_dense, key_dense, value_dense, gate_dense, output_dense) = self._modules, self._dense_names
+        gate = modules[gate_dense](query) if self.use_gate else None
+        q = modules[query_dense](query)
+        k, v = modules[key_dense](key), modules[value_dense](value)
         scores = None
         if not return_attention_scores and q.dim() == 4:
             dropout = self.dropout if training else 0.0
@@ -264,13 +265,11 @@ class MultiHeadAttention(Layer):
             out = torch.einsum(self._combine_equation, weights, v)
         if gate is not None:
             out = out * gate
-        out = self._projections["attention_output"](out)
+        out = modules[output_dense](out)
         return (out, scores) if return_attention_scores else out
 
-    @property
-    def _projections(self) -> dict[str, EinsumDense]:
-        """The projection sublayers by Keras name (their attribute names follow Keras's weight paths)."""
-        return {layer.name: layer for layer in self.children() if isinstance(layer, EinsumDense)}
+    # The attributes holding the query, key, value, gate and output projections (Keras's weight paths).
+    _dense_names = ("query_dense", "key_dense", "value_dense", "gate_dense", "output_dense")
 
 
 class GroupQueryAttention(MultiHeadAttention):
@@ -283,6 +282,7 @@ class GroupQueryAttention(MultiHeadAttention):
     """
 
     _keras_path_name = "grouped_query_attention"  # Keras's class is GroupedQueryAttention (weight file paths)
+    _dense_names = ("_query_dense", "_key_dense", "_value_dense", "_gate_dense", "_output_dense")
 
     def __init__(self, head_dim: int, num_query_heads: int, num_key_value_heads: int, dropout: float = 0.0,
                  use_bias: bool = True, sliding_window: int | None = None, flash_attention: bool | None = None,

@@ -98,8 +98,11 @@ class RNN(Layer):
     # ------------------------------------------------------------------------------------ states
 
     def get_initial_state(self, batch_size: int) -> list:
+        cell = self._modules["cell"]
+        if hasattr(cell, "get_initial_state"):
+            return initial_state_of(cell, batch_size)
         dtype, device = self._state_dtype_device()
-        return initial_state_of(self.cell, batch_size, dtype, device)
+        return initial_state_of(cell, batch_size, dtype, device)
 
     def _state_dtype_device(self) -> tuple[torch.dtype, Any]:
         weight = next(self.cell.parameters(), None) if isinstance(self.cell, torch.nn.Module) else None
@@ -144,9 +147,10 @@ class RNN(Layer):
             else:
                 initial_state = self.get_initial_state(batch)
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-        states = map_structure(
-            lambda s: s if isinstance(s, torch.Tensor) else torch.as_tensor(s, dtype=sequences.dtype,
-                                                                             device=sequences.device), states)
+        if not all(isinstance(s, torch.Tensor) for s in states):
+            states = map_structure(
+                lambda s: s if isinstance(s, torch.Tensor) else torch.as_tensor(s, dtype=sequences.dtype,
+                                                                                 device=sequences.device), states)
         last, outputs, states = self._run(sequences, states, mask, training)
         if self.stateful:
             self.states = [s.detach() for s in states]  # kept values, not part of the next batch's graph
@@ -251,12 +255,12 @@ class _FusedRNN(RNN):
         self.input_spec = InputSpec(ndim=3)
 
     def _fused_ok(self) -> bool:
-        cell = self.cell
+        cell = self._modules["cell"]
         return (self.use_cudnn is not False and not self.unroll and cell.recurrent_dropout == 0
-                and cell.activation is activations.get("tanh") and self._gates_ok())
+                and cell.activation is activations.tanh and self._gates_ok(cell))
 
-    def _gates_ok(self) -> bool:
-        return self.cell.recurrent_activation is activations.get("sigmoid")
+    def _gates_ok(self, cell: _Cell) -> bool:
+        return cell.recurrent_activation is activations.sigmoid
 
     def _run(self, sequences: torch.Tensor, states: list, mask: Any, training: bool) -> tuple:
         fused = self._fused_ok()
@@ -275,12 +279,12 @@ class _FusedRNN(RNN):
             if bool((lengths == sequences.shape[1]).all()):
                 lengths = None
             within = lengths is not None and self.go_backwards  # reverse each sequence within its length
-        cell = self.cell
+        cell = self._modules["cell"]
         if training and cell.dropout > 0:
             from .cells import dropout_mask
 
             sequences = sequences * dropout_mask(sequences[:, :1], cell.dropout, cell._generator)
-        steps = torch.arange(sequences.shape[1], device=sequences.device)
+        steps = None if mask is None else torch.arange(sequences.shape[1], device=sequences.device)
         if within:
             lengths = lengths.to(sequences.device)
             index = torch.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
@@ -320,7 +324,7 @@ class _FusedRNN(RNN):
         return last, outputs, new_states
 
     def _zero_bias(self) -> torch.Tensor:
-        cell = self.cell
+        cell = self._modules["cell"]
         width = cell.kernel.shape[1]
         zeros = self.__dict__.get("_zeros")
         if zeros is None or zeros.shape[0] != width or zeros.device != cell.kernel.device or zeros.dtype != cell.kernel.dtype:
@@ -329,7 +333,7 @@ class _FusedRNN(RNN):
         return zeros
 
     def _params(self) -> list[torch.Tensor]:
-        cell = self.cell
+        cell = self._modules["cell"]
         bias = cell.bias if cell.bias is not None else self._zero_bias()
         return [cell.kernel.T, cell.recurrent_kernel.T, bias, self._zero_bias()]
 
@@ -378,10 +382,10 @@ class SimpleRNN(_FusedRNN):
                          activity_regularizer=activity_regularizer, **kwargs)
 
     def _fused_ok(self) -> bool:
-        cell = self.cell
-        self._kernel_name = "rnn_relu" if cell.activation is activations.get("relu") else "rnn_tanh"
+        cell = self._modules["cell"]
+        self._kernel_name = "rnn_relu" if cell.activation is activations.relu else "rnn_tanh"
         return (not self.unroll and cell.recurrent_dropout == 0
-                and cell.activation in (activations.get("tanh"), activations.get("relu")))
+                and cell.activation in (activations.tanh, activations.relu))
 
 
 class LSTM(_FusedRNN):
@@ -440,12 +444,12 @@ class GRU(_FusedRNN):
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          activity_regularizer=activity_regularizer, **kwargs)
 
-    def _gates_ok(self) -> bool:
-        return self.cell.reset_after and self.cell.recurrent_activation is activations.get("sigmoid")
+    def _gates_ok(self, cell: _Cell) -> bool:
+        return cell.reset_after and cell.recurrent_activation is activations.sigmoid
 
     def _params(self) -> list[torch.Tensor]:
         # The cell stores torch's gate order (r, z, n), so these are views of the parameters.
-        cell = self.cell
+        cell = self._modules["cell"]
         if cell.bias is None:
             return [cell.kernel.T, cell.recurrent_kernel.T, self._zero_bias(), self._zero_bias()]
         return [cell.kernel.T, cell.recurrent_kernel.T, cell.bias[0], cell.bias[1]]
