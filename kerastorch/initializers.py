@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 
@@ -355,12 +356,27 @@ def get(identifier) -> Initializer:
         cls = _BY_NAME.get(identifier) or _BY_CLASS_NAME.get(identifier)
         if cls is not None:
             return cls()
+    if isinstance(identifier, (np.ndarray, np.generic, torch.Tensor)):
+        return _from_array(identifier)
     if callable(identifier):
         return identifier
     raise ValueError(
         f"Unknown initializer {identifier!r}; expected one of {', '.join(sorted(_BY_NAME))}, "
-        "an Initializer instance or a callable(shape, dtype, device)."
+        "an Initializer instance, an array or a callable(shape, dtype, device)."
     )
+
+
+def _from_array(value):
+    """Keras's array initializer: the weight starts as a copy of `value`, whose shape must match."""
+    value = torch.as_tensor(value)
+
+    def initialize(shape, dtype=None, device=None):
+        if tuple(shape) != tuple(value.shape):
+            raise ValueError(f"An array initializer of shape {tuple(value.shape)} cannot fill a weight of shape "
+                             f"{tuple(shape)}; pass an array of the weight's shape.")
+        return value.to(dtype=dtype or value.dtype, device=device, copy=True)
+
+    return initialize
 
 
 def deserialize(config, custom_objects: dict | None = None) -> Initializer:

@@ -90,3 +90,12 @@ def test_initializers_in_layers_and_errors():
         kt.initializers.STFT(window=np.ones(3))((8, 1, 5))
     with pytest.raises(ValueError, match="Unknown initializer 'nope'"):
         kt.initializers.deserialize({"class_name": "nope", "config": {}})
+
+
+def test_array_initializer_like_keras():
+    value = np.arange(6, dtype="float32").reshape(2, 3)
+    layer = kt.layers.Dense(3, kernel_initializer=value)
+    layer(torch.ones(1, 2))
+    np.testing.assert_array_equal(layer.get_weights()[0], keras.ops.convert_to_numpy(keras.initializers.get(value)((2, 3))))
+    with pytest.raises(ValueError, match=r"shape \(2, 3\) cannot fill a weight of shape \(3, 3\)"):
+        kt.initializers.get(value)((3, 3))
