@@ -114,6 +114,21 @@ def beta(shape: tuple, alpha: float, device: torch.device, generator: torch.Gene
     return draws[0] / (draws[0] + draws[1]).clamp_min(torch.finfo(draws.dtype).tiny)
 
 
+def gaussian_blur(nchw: torch.Tensor, kernel_size: tuple[int, int], sigmas: torch.Tensor) -> torch.Tensor:
+    """Blur each image of an `(N, C, H, W)` batch with its own Gaussian (`sigmas` `(N, 2)`: height, width
+    standard deviations), zero padding to the same size: two grouped 1-D convolutions for the whole batch."""
+    batch, channels, height, width = nchw.shape
+    out = nchw.reshape(1, batch * channels, height, width)
+    for axis, size in enumerate(kernel_size):
+        offsets = torch.arange(size, dtype=nchw.dtype, device=nchw.device) - (size - 1) / 2
+        weights = torch.exp(-0.5 * (offsets / sigmas[:, axis:axis + 1].to(nchw.dtype)) ** 2)
+        weights = (weights / weights.sum(1, keepdim=True)).repeat_interleave(channels, dim=0)
+        shape, padding = ((size, 1), (size // 2, 0)) if axis == 0 else ((1, size), (0, size // 2))
+        out = torch.nn.functional.conv2d(out, weights.view(batch * channels, 1, *shape), padding=padding,
+                                         groups=batch * channels)
+    return out.view(batch, channels, height, width)
+
+
 def channel_axis(data_format: str) -> int:
     return -1 if data_format == "channels_last" else -3
 

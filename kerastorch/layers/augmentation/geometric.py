@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from ..arguments import positive_int
-from .base import BaseImageAugmentationLayer, choice, coin, factor_range, uniform, value_range_pair
+from .base import BaseImageAugmentationLayer, choice, coin, factor_range, gaussian_blur, uniform, value_range_pair
 
 __all__ = [
     "RandomCrop", "RandomElasticTransform", "RandomFlip", "RandomPerspective", "RandomRotation", "RandomShear",
@@ -277,15 +277,25 @@ class RandomPerspective(BaseImageAugmentationLayer):
         offsets = uniform((batch, 4, 2), -0.5 * self.scale, 0.5 * self.scale, device, generator)
         height, width = self._size(images)
         start = torch.tensor([[0.0, 0.0], [width - 1, 0.0], [0.0, height - 1], [width - 1, height - 1]], device=device)
-        end = start + start * offsets
-        from ...ops.image import _homography
-
-        return apply, _homography(start.expand(batch, 4, 2), end)
+        return apply, _homography(start.expand(batch, 4, 2), start + start * offsets)
 
     def _transform(self, images: torch.Tensor, params: tuple, interpolation: str) -> torch.Tensor:
         apply, matrix = params
         warped = _warp(images, matrix, interpolation, "constant", self.fill_value, self.data_format, projective=True)
         return torch.where(apply.view(-1, 1, 1, 1), warped, images)
+
+
+def _homography(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+    """The 8 projective coefficients mapping each image's `end` corners to its `start` corners, as
+    `ops.image.perspective_transform` computes them, solved with `solve_ex` (no check that waits for the
+    device; four distinct corners always give a regular system)."""
+    ex, ey, sx, sy = end[..., 0], end[..., 1], start[..., 0], start[..., 1]
+    zeros, ones = torch.zeros_like(ex), torch.ones_like(ex)
+    rows_x = torch.stack([ex, ey, ones, zeros, zeros, zeros, -sx * ex, -sx * ey], dim=-1)
+    rows_y = torch.stack([zeros, zeros, zeros, ex, ey, ones, -sy * ex, -sy * ey], dim=-1)
+    system = torch.stack([rows_x, rows_y], dim=-2).reshape(-1, 8, 8)
+    target = torch.stack([sx, sy], dim=-1).reshape(-1, 8, 1)
+    return torch.linalg.solve_ex(system, target)[0].squeeze(-1)
 
 
 class RandomElasticTransform(BaseImageAugmentationLayer):
@@ -327,12 +337,10 @@ class RandomElasticTransform(BaseImageAugmentationLayer):
         distortion = self.scale[0] + (self.scale[1] - self.scale[0]) * float(torch.rand((), generator=host))
         height, width = self._size(images)
         alpha, sigma = max(height, width) * 0.1 * distortion, max(min(height, width) * 0.05 * distortion, 1e-6)
-        from ...ops.image import gaussian_blur
-
-        noise = torch.randn((batch, height, width, 2), generator=generator, device=device) * sigma
+        noise = torch.randn((batch, 2, height, width), generator=generator, device=device) * sigma
         size = int(6 * sigma) | 1
-        field = gaussian_blur(noise, (size, size), (sigma, sigma), data_format="channels_last") * alpha
-        return apply, field
+        field = gaussian_blur(noise, (size, size), torch.full((batch, 2), sigma, device=device)) * alpha
+        return apply, field.permute(0, 2, 3, 1)
 
     def _transform(self, images: torch.Tensor, params: Any, interpolation: str) -> torch.Tensor:
         if params is None:
