@@ -141,7 +141,8 @@ class LossTracker(metrics_module.Metric):
         self.count = 0.0
 
     def track(self, loss: torch.Tensor, size: int, real: int) -> None:
-        self.total.add_(loss.detach().float(), alpha=size)
+        value = loss.detach()
+        self.total.add_(value if value.dtype == torch.float32 else value.float(), alpha=size)
         self.count += real
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
@@ -249,8 +250,10 @@ class CompiledMetrics:
                 metric.reset_state()
 
     def update(self, loss: torch.Tensor, parts: list | None, batch: Any, y_pred: Any) -> None:
+        self.loss_tracker.track(loss, batch.size, batch.real)  # reads a detached loss: no autograd
+        if not (self.entries or self.part_trackers):
+            return  # the loss alone: no grad-mode switch per step
         with torch.no_grad():
-            self.loss_tracker.track(loss, batch.size, batch.real)
             for tracker, part in zip(self.part_trackers, parts or []):
                 tracker.track(part, batch.size, batch.real)
             for key, _, metric, weighted in self.entries:
@@ -304,10 +307,14 @@ class CompiledMetrics:
                 result = torch.as_tensor(result)
                 if result.numel() == 1:
                     scalar_names.append(name)
-                    tensors.append(result.detach().float().reshape(()).to(self._device or result.device))
+                    if result.ndim or result.dtype != torch.float32 or result.requires_grad:
+                        result = result.detach().float().reshape(())
+                    tensors.append(result if self._device is None else result.to(self._device))
                 else:
                     values[name] = result.detach().cpu().tolist()
-            if tensors:
+            if len(tensors) == 1:  # the loss alone: one read, no stacking
+                values[scalar_names[0]] = tensors[0].item()
+            elif tensors:
                 values.update(zip(scalar_names, torch.stack(tensors).tolist()))
             return {name: values[name] for name in names if name in values}
         finally:

@@ -141,8 +141,10 @@ class ArrayAdapter:
     def __init__(self, x: Any, y: Any, sample_weight: Any, batch_size: int, shuffle: bool | str,
                  device: torch.device, shard: Shard = Shard(), steps: int | None = None,
                  class_weight: dict | None = None, contiguous_shards: bool = False):
-        self.x = tree_map(to_tensor, x)
-        self.y = tree_map(to_tensor, y)
+        if isinstance(x, (torch.Tensor, np.ndarray)) and (y is None or isinstance(y, (torch.Tensor, np.ndarray))):
+            self.x, self.y = to_tensor(x), None if y is None else to_tensor(y)  # one array each: no tree walks
+        else:
+            self.x, self.y = tree_map(to_tensor, x), tree_map(to_tensor, y)
         self.n = num_samples([self.x, self.y])
         self.sample_weight = None if sample_weight is None else to_tensor(sample_weight).float()
         if self.sample_weight is not None and self.sample_weight.shape[0] != self.n:
@@ -164,7 +166,9 @@ class ArrayAdapter:
         self.steps = self._global_steps if steps is None else min(int(steps), self._global_steps)
         self._on_device = False
         self._single = isinstance(self.x, torch.Tensor) and (self.y is None or isinstance(self.y, torch.Tensor))
-        self._in_place = all(t.device == device for t in tree_leaves([self.x, self.y, self.sample_weight]))
+        self._in_place = all(t.device == device for t in (
+            [t for t in (self.x, self.y, self.sample_weight) if t is not None] if self._single
+            else tree_leaves([self.x, self.y, self.sample_weight])))
         if device.type == "cuda":
             nbytes = sum(t.numel() * t.element_size() for t in tree_leaves([self.x, self.y, self.sample_weight]))
             free = torch.cuda.mem_get_info(device)[0]

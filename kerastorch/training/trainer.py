@@ -21,6 +21,7 @@ from ..constraints import constrained_weights
 from ..layers import loss_tracking
 from . import distributed
 from .. import metrics as metrics_module
+from ..mixed_precision import global_policy
 from .compile_utils import CompiledLoss, CompiledMetrics, CompileMetrics, LossTracker
 from .data_adapter import Batch, adapt, split_for_validation, tree_leaves, tree_map, unpack
 from .mixed_precision import autocast_for, grad_scaler_for
@@ -314,15 +315,16 @@ class Trainer:
 
     def _adapter(self, x: Any, y: Any, sample_weight: Any, batch_size: int | None, shuffle: bool,
                  shard: distributed.Shard, steps: int | None = None, class_weight: dict | None = None,
-                 contiguous: bool = False) -> Any:
+                 contiguous: bool = False, device: torch.device | None = None) -> Any:
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0):
             raise ValueError(f"batch_size must be a positive integer, received {batch_size!r}.")
         cap = config.max_steps_per_epoch()  # kt.config.set_max_steps_per_epoch, a debugging cap as in Keras
         if cap and (not steps or cap < steps):
             warnings.warn(f"Limiting steps_per_epoch to {cap} (kt.config.max_steps_per_epoch()).", stacklevel=3)
             steps = cap
-        return adapt(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, device=self._model_device(),
-                     shard=shard, steps=steps, class_weight=class_weight, contiguous_shards=contiguous)
+        return adapt(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
+                     device=device or self._model_device(), shard=shard, steps=steps, class_weight=class_weight,
+                     contiguous_shards=contiguous)
 
     @contextlib.contextmanager
     def _mode(self, training: bool) -> Iterator[None]:
@@ -336,11 +338,14 @@ class Trainer:
             yield
         finally:
             for module, mode in previous:
-                module.training = mode
+                if module.training != mode:
+                    object.__setattr__(module, "training", mode)  # the flag alone: what it was before train()
 
     # ------------------------------------------------------------------------------ one step
 
     def _forward(self, module: nn.Module, x: Any) -> Any:
+        if global_policy().autocast_dtype is None:  # float32: no context to enter and leave per step
+            return module(x)
         with autocast_for(self._step_device):
             return module(x)
 
@@ -370,6 +375,33 @@ class Trainer:
         self._compiled_metrics.update(loss, parts, batch, y_pred)
         return y_pred
 
+    def _lean_step(self, training: bool) -> Any:
+        """The built-in step with its per-batch Python cut to what a hand-written loop runs, for the
+        common case known after the first batch (one output, one unweighted loss, no compiled metrics,
+        float32, no constraints or loss scaling); None otherwise. Batches without targets, add_loss
+        terms or DDP scaling still take the full step."""
+        entries, compiled = self._compiled_loss.entries, self._compiled_metrics
+        if (not entries or len(entries) != 1 or entries[0][0] is not None or entries[0][3] != 1.0
+                or compiled.entries or compiled.part_trackers or global_policy().autocast_dtype is not None
+                or self._grad_scaler is not None or self.__dict__.get("_projections")):
+            return None
+        loss_fn, tracker, optimizer = entries[0][2], compiled.loss_tracker, self.optimizer
+        full = self._train_step if training else self._test_step
+        sources, penalties = loss_tracking._SOURCES, loss_tracking._PENALTIES
+
+        def step(module: nn.Module, batch: Batch) -> None:
+            if batch.y is None or batch.loss_scale != 1.0 or sources[0] or penalties[0]:
+                full(module, batch)
+                return
+            loss = loss_fn(batch.y, module(batch.x), batch.sample_weight)
+            if training:
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+            tracker.track(loss, batch.size, batch.real)
+
+        return step
+
     def _train_runner(self, module: nn.Module) -> "_Run":
         """What fit runs per batch, decided once per loop: the built-in fused step when the model
         overrides none of Keras's step hooks, else its own `train_step` on Keras-packed data."""
@@ -379,14 +411,14 @@ class Trainer:
         if not any(p.requires_grad for p in self.parameters()):
             warnings.warn(f"Model {self.name!r} has no trainable weights: fit computes its loss and metrics "
                           "but updates nothing (as in Keras).", stacklevel=3)
-            return _BuiltinRun(self, module, self._test_step)
-        return _BuiltinRun(self, module, self._train_step)
+            return _BuiltinRun(self, module, self._test_step, False)
+        return _BuiltinRun(self, module, self._train_step, True)
 
     def _test_runner(self, module: nn.Module) -> "_Run":
         if self._custom("test_step", "compute_loss", "compute_metrics", "get_metrics_result", "metrics"):
             self._check_custom_step("test_step", module)
             return _CustomRun(self, self.test_step)
-        return _BuiltinRun(self, module, self._test_step)
+        return _BuiltinRun(self, module, self._test_step, False)
 
     def _check_custom_step(self, name: str, module: nn.Module) -> None:
         """A custom step calls the model itself, not the DDP/compiled wrapper fit made: say so rather
@@ -447,17 +479,19 @@ class Trainer:
             epochs = config.max_epochs()
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = split_for_validation(x, y, sample_weight, validation_split)
-        shard = distributed.current_shard(self._model_device())
-        train_data = self._adapter(x, y, sample_weight, batch_size, shuffle, shard, steps_per_epoch, class_weight)
+        device = self._model_device()
+        shard = distributed.current_shard(device)
+        train_data = self._adapter(x, y, sample_weight, batch_size, shuffle, shard, steps_per_epoch, class_weight,
+                                   device=device)
         val_data = None
         if validation_data is not None:
             val_x, val_y, val_w = _unpack_validation(validation_data)
             val_data = self._adapter(val_x, val_y, val_w, validation_batch_size or batch_size, False, shard,
-                                     validation_steps)
+                                     validation_steps, device=device)
         self._ensure_built(train_data)
         self._build_optimizer()
         if self._grad_scaler is None and self.auto_scale_loss:
-            self._grad_scaler = grad_scaler_for(self._model_device())
+            self._grad_scaler = grad_scaler_for(self._step_device)
         module = self._training_module(shard)
         self._prepare_step_state()
         runner = self._train_runner(module)
@@ -471,10 +505,9 @@ class Trainer:
         )
         if verbose:
             callback_list.append(ProgbarLogger(verbose))
-        self.history = history
-        self.stop_training = False
-        self._interrupted = False
-        self._initial_epoch = None
+        for name, value in (("history", history), ("stop_training", False), ("_interrupted", False),
+                            ("_initial_epoch", None)):
+            self._set_cached(name, value)  # plain values: no trip through nn.Module.__setattr__
         epoch_logs: dict[str, float] = {}
         with self._mode(True):
             callback_list.on_train_begin()
@@ -564,8 +597,9 @@ class Trainer:
             raise TypeError(f"evaluate() got unexpected keyword arguments {sorted(kwargs)}.")
         self._require_compiled("evaluate")
         verbose = resolve_verbose(verbose)
-        shard = distributed.current_shard(self._model_device())
-        data = self._adapter(x, y, sample_weight, batch_size, False, shard, steps)
+        device = self._model_device()
+        shard = distributed.current_shard(device)
+        data = self._adapter(x, y, sample_weight, batch_size, False, shard, steps, device=device)
         self._ensure_built(data)
         self._prepare_step_state()
         callback_list = CallbackList(callbacks, model=self, verbose=verbose, steps=data.steps, mode="evaluate")
@@ -587,8 +621,9 @@ class Trainer:
         from .progress import resolve_verbose
 
         verbose = resolve_verbose(verbose)
-        shard = distributed.current_shard(self._model_device())
-        data = self._adapter(x, None, None, batch_size, False, shard, steps, contiguous=True)
+        device = self._model_device()
+        shard = distributed.current_shard(device)
+        data = self._adapter(x, None, None, batch_size, False, shard, steps, contiguous=True, device=device)
         self._ensure_built(data)
         callback_list = CallbackList(callbacks, model=self, verbose=verbose, steps=data.steps, mode="predict")
         if verbose:
@@ -679,12 +714,17 @@ class _Run:
 class _BuiltinRun(_Run):
     """The built-in fused step: metrics accumulate on the device, read once per epoch."""
 
-    def __init__(self, model: Trainer, module: nn.Module, step: Any):
+    def __init__(self, model: Trainer, module: nn.Module, step: Any, training: bool):
         self.model, self.module, self.step = model, module, step
+        self.training = training
+        self.planned = False
         self.lazy_logs = _LazyLogs(model)
 
     def run(self, batch: Batch) -> None:
         self.step(self.module, batch)
+        if not self.planned:  # the first batch resolved the loss and metrics: take the lean step if it fits
+            self.planned = True
+            self.step = self.model._lean_step(self.training) or self.step
 
     def final_logs(self, shard: distributed.Shard) -> dict[str, float]:
         return self.model._logs(shard)
