@@ -46,23 +46,8 @@ def _float(x: Any, like: torch.Tensor | None = None) -> torch.Tensor:
     return torch.as_tensor(x, dtype=dtype, device=device)
 
 
-def reduce_weighted(values: torch.Tensor, sample_weight: torch.Tensor | None, reduction: str | None,
-                    mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Multiply by sample weights (broadcast over trailing axes) and reduce like Keras.
-
-    A `mask` (what a loss function attaches as `_keras_mask`: SparseCategoricalCrossentropy's
-    `ignore_class`, Circle's positive terms) zeroes entries; for the mean reductions the rest are
-    scaled so the mean is over the unmasked entries only, as in Keras."""
-    if mask is not None:
-        mask = mask.to(device=values.device, dtype=values.dtype)
-        if reduction in ("mean", "sum_over_batch_size"):
-            valid = mask.sum()
-            mask = mask * torch.where(valid > 0, mask.numel() / valid.clamp_min(1e-12), torch.zeros_like(valid))
-        if sample_weight is not None:
-            mask, weight = same_rank(mask, _float(sample_weight, values))
-            sample_weight = weight * mask
-        else:
-            sample_weight = mask
+def reduce_weighted(values: torch.Tensor, sample_weight: torch.Tensor | None, reduction: str | None) -> torch.Tensor:
+    """Multiply by sample weights (broadcast over trailing axes) and reduce like Keras."""
     if sample_weight is not None:
         sample_weight = _float(sample_weight, values)
         values, sample_weight = same_rank(values, sample_weight)
@@ -114,18 +99,20 @@ class Loss:
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
         self.dtype = dtype
+        # An explicit dtype is the one the loss is computed in (None: float32, half inputs upcast).
+        self._compute_dtype = None if dtype is None else getattr(torch, _compute_dtype_name(dtype))
 
     def __call__(self, y_true: Any, y_pred: torch.Tensor, sample_weight: Any = None) -> torch.Tensor:
         y_pred = torch.as_tensor(y_pred)
-        mask = output_mask(y_pred)
-        if mask is not None:
-            sample_weight = apply_mask(sample_weight, mask, y_pred, self.reduction)
+        in_mask = output_mask(y_pred)
         if not y_pred.is_floating_point():
             y_pred = y_pred.float()
         elif y_pred.dtype in (torch.float16, torch.bfloat16):
             y_pred = y_pred.float()  # mixed precision: losses are computed in float32, as in Keras
+        if self._compute_dtype is not None and y_pred.dtype != self._compute_dtype:
+            y_pred = y_pred.to(self._compute_dtype)
         fused = self._fused
-        if (fused is not None and sample_weight is None and type(y_true) is torch.Tensor
+        if (fused is not None and sample_weight is None and in_mask is None and type(y_true) is torch.Tensor
                 and y_true.shape == y_pred.shape and y_true.dtype == y_pred.dtype):
             return fused(y_pred, y_true)  # one torch kernel, Keras's number (mean over all values)
         y_true = torch.as_tensor(y_true, device=y_pred.device)
@@ -138,7 +125,13 @@ class Loss:
                 f"Loss {self.name!r}: targets of shape {tuple(y_true.shape)} do not match predictions of shape "
                 f"{tuple(y_pred.shape)}; give y one value per model output (the same shape as the predictions)."
             ) from error
-        return reduce_weighted(values, sample_weight, self.reduction, values.__dict__.get("_keras_mask"))
+        # The loss function's own mask (SparseCategoricalCrossentropy's ignore_class, Circle's
+        # positive terms) combines with the output's, as in Keras.
+        out_mask = output_mask(values)
+        mask = in_mask if out_mask is None else out_mask if in_mask is None else in_mask.bool() & out_mask.bool()
+        if mask is not None:
+            sample_weight = apply_mask(sample_weight, mask, values, self.reduction)
+        return reduce_weighted(values, sample_weight, self.reduction)
 
     # A torch kernel that gives this loss's `sum_over_batch_size` value in one op, where one exists.
     _fused: Callable | None = None
@@ -719,6 +712,12 @@ def deserialize(name: Any, custom_objects: dict | None = None) -> Any:
     from .metrics import _class_from
 
     return _class_from(name, custom_objects, _CLASSES, "losses")
+
+
+def _compute_dtype_name(dtype: Any) -> str:
+    from .metrics.metric import metric_dtype  # one rule for metrics and losses (policies -> compute dtype)
+
+    return metric_dtype(dtype)
 
 
 def _snake(name: str) -> str:

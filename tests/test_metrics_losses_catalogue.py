@@ -180,21 +180,28 @@ def test_metric_default_names_are_numbered_like_keras():
     assert kt.metrics.Mean().name == "mean" and kt.metrics.Mean().name == "mean"  # explicit defaults stay
     assert kt.metrics.Mean(dtype="float64").result().dtype == torch.float64
     assert kt.metrics.MeanIoU(3).total_cm.dtype == torch.int32
+    with pytest.warns(UserWarning, match="float sample weights are truncated"):
+        kt.metrics.MeanIoU(3).update_state([0, 1], [0, 2], sample_weight=np.array([0.5, 1.5]))
 
 
 def test_metric_state_stays_on_the_device():
-    """No host sync in update_state: on meta tensors any `.item()` or `.cpu()` would raise."""
+    """No host sync in update_state: on meta tensors any `.item()` or `.cpu()` would raise. State not
+    placed with `to()` follows the inputs' device (as Keras's state lives on the default device)."""
     for metric, y_true, y_pred in [
         (kt.metrics.F1Score(average="macro"), torch.ones(4, 3), torch.rand(4, 3)),
         (kt.metrics.MeanIoU(3), torch.zeros(4, 5, dtype=torch.long), torch.ones(4, 5, dtype=torch.long)),
-        (kt.metrics.AUC(curve="PR"), torch.ones(8, 1), torch.rand(8, 1)),
-        (kt.metrics.PrecisionAtRecall(0.5), torch.ones(8, 1), torch.rand(8, 1)),
+        (kt.metrics.AUC(curve="PR"), torch.ones(4, 1), torch.rand(4, 1)),
+        (kt.metrics.AUC(multi_label=True), torch.ones(4, 3), torch.rand(4, 3)),
+        (kt.metrics.PrecisionAtRecall(0.5), torch.ones(4, 1), torch.rand(4, 1)),
+        (kt.metrics.Precision(thresholds=[0.3, 0.6], top_k=2), torch.ones(4, 3), torch.rand(4, 3)),
         (kt.metrics.PearsonCorrelation(), torch.rand(4, 5), torch.rand(4, 5)),
+        (kt.metrics.RootMeanSquaredError(), torch.rand(4, 5), torch.rand(4, 5)),
+        (kt.metrics.TruePositives(), torch.ones(4, 1), torch.rand(4, 1)),
     ]:
-        metric.to("meta")
-        metric.update_state(y_true.to("meta"), y_pred.to("meta"), sample_weight=torch.ones(4 if y_true.shape[0] == 4 else 8, device="meta"))
+        weight = torch.ones(4, device="meta", dtype=torch.long if isinstance(metric, kt.metrics.MeanIoU) else None)
+        metric.update_state(y_true.to("meta"), y_pred.to("meta"), sample_weight=weight)
         assert metric.result().device.type == "meta"
-        assert all(v.device.type == "meta" for v in metric.variables)
+        assert metric.variables and all(v.device.type == "meta" for v in metric.variables)
     r2 = kt.metrics.R2Score().to("meta")
     r2.update_state(torch.rand(4, 2, device="meta"), torch.rand(4, 2, device="meta"))
     assert all(v.device.type == "meta" for v in r2.variables)
@@ -344,3 +351,19 @@ def test_fit_and_evaluate_report_keras_keys_and_values(case):
     history = ours.fit(x, y, batch_size=16, epochs=2, verbose=0, validation_split=0.25)
     assert {_base_name(k) for k in history.history} == {*expected, *(f"val_{k}" for k in expected)}
     assert all(np.isfinite(v).all() for v in history.history.values())
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_masked_predictions_count_only_unmasked_entries(weighted):
+    """A masked model's output (`y_pred._keras_mask`) leaves masked samples out of metrics and losses."""
+    mask = torch.as_tensor(RNG.uniform(size=16) > 0.4)
+    weights = WEIGHTS[:16] if weighted else None
+    results = []
+    for lib in (kt, keras):
+        y_pred = torch.as_tensor(REG_PRED[:16]).clone()
+        y_pred._keras_mask = mask
+        metric = lib.metrics.MeanAbsoluteError()
+        metric.update_state(torch.as_tensor(REG_TRUE[:16]), y_pred, sample_weight=weights)
+        loss = lib.losses.MeanSquaredError()(torch.as_tensor(REG_TRUE[:16]), y_pred, sample_weight=weights)
+        results.append([_numpy(metric.result()), _numpy(loss)])
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-5, atol=1e-6)

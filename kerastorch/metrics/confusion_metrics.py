@@ -124,6 +124,7 @@ class _ConfusionMetric(Metric):
         return cached
 
     def _add_counts(self, y_true: Any, y_pred: Any, sample_weight: Any, **options: Any) -> None:
+        self._follow(y_pred)
         with torch.no_grad():
             counts = confusion_counts(y_true, y_pred, sample_weight, self._thresholds_tensor(), evenly=self._evenly,
                                       with_epsilon=self._with_epsilon, **options)
@@ -158,6 +159,7 @@ class _ConditionCount(_ConfusionMetric):
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         """Add the weighted count of samples in this cell (label non-zero, prediction > threshold)."""
+        self._follow(y_pred)
         with torch.no_grad():
             counts = confusion_counts(y_true, y_pred, sample_weight, self._thresholds_tensor(), evenly=self._evenly)
             self.accumulator.add_(counts[self._CELL_ORDER.index(self._cell)])

@@ -54,15 +54,16 @@ class FBetaScore(Metric):
                 f"{tuple(y_pred.shape)} and y_true.shape={tuple(y_true.shape)}."
             )
         shape = () if self.average == "micro" else (y_pred.shape[-1],)
-        if self._device is None:
-            self._device = y_pred.device
         for name in ("true_positives", "false_positives", "false_negatives", "intermediate_weights"):
             setattr(self, name, self.add_variable(shape, dtype=self.dtype, name=name))
         self._built = True
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        self._follow(y_pred)
+        if not self._built and self._device is None and isinstance(y_pred, torch.Tensor):
+            self._device = y_pred.device  # no state yet: it is made where the inputs are
         with torch.no_grad():
-            device = self.device if self._built or self._device is not None else torch.as_tensor(y_pred).device
+            device = self.device
             y_true = as_input(y_true, device, self._torch_dtype)
             y_pred = as_input(y_pred, device, self._torch_dtype)
             if not self._built:

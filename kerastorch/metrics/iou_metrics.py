@@ -29,6 +29,7 @@ class _IoUBase(Metric):
         self.total_cm = self.add_variable((num_classes, num_classes), dtype=self.dtype, name="total_confusion_matrix")
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        self._follow(y_pred)
         with torch.no_grad():
             device, dtype = self.total_cm.device, self._torch_dtype
             if (getattr(sample_weight, "dtype", None) is not None and "float" in str(sample_weight.dtype)
@@ -119,6 +120,7 @@ class BinaryIoU(IoU):
         self.threshold = threshold
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        self._follow(y_pred)
         y_pred = as_input(y_pred, self.total_cm.device, torch.float32)
         super().update_state(y_true, (y_pred >= self.threshold).to(self._torch_dtype), sample_weight)
 

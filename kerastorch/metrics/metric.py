@@ -117,6 +117,12 @@ class Metric:
                 self._move(device)
         return self
 
+    def _follow(self, value: Any) -> None:
+        """Standalone use: state not placed with `to()` moves to the device of the tensors it is
+        updated with (once), so a metric fed CUDA tensors accumulates on the GPU, as Keras's would."""
+        if self._device is None and isinstance(value, torch.Tensor) and value.device != self.device:
+            self.to(value.device)
+
     def _move(self, device: torch.device) -> None:
         from ..variables import rewrap_state
 

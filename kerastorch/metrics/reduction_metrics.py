@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..losses import same_rank
+from ..losses import apply_mask, same_rank
 from .metric import Metric, as_input, divide_no_nan
 
 
@@ -33,18 +33,6 @@ def reduce_to_samplewise(values: torch.Tensor, sample_weight: Any, reduce_fn: Ca
     return values, sample_weight
 
 
-def apply_mask(sample_weight: Any, mask: torch.Tensor | None, device: torch.device) -> Any:
-    """Fold a Keras mask (`tensor._keras_mask`) into the sample weights (masked entries weigh 0)."""
-    if mask is None:
-        return sample_weight
-    mask = as_input(mask, device, torch.float32)
-    if sample_weight is None:
-        return mask
-    weight = as_input(sample_weight, device, torch.float32)
-    mask, weight = same_rank(mask, weight)
-    return weight * mask
-
-
 class Sum(Metric):
     """The weighted sum of everything passed to `update_state`.
 
@@ -57,6 +45,7 @@ class Sum(Metric):
         self.total = self.add_variable((), dtype=self.dtype, name="total")
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        self._follow(values)
         with torch.no_grad():
             values = as_input(values, self.total.device)
             values, _ = reduce_to_samplewise(values, sample_weight, torch.sum, self._torch_dtype)
@@ -79,6 +68,7 @@ class Mean(Metric):
         self.count = self.add_variable((), dtype=self.dtype, name="count")
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        self._follow(values)
         with torch.no_grad():
             values = as_input(values, self.total.device)
             values, weight = reduce_to_samplewise(values, sample_weight, torch.mean, self._torch_dtype)
@@ -115,7 +105,9 @@ class MeanMetricWrapper(Mean):
             y_pred = torch.as_tensor(y_pred)
             y_true = as_input(y_true, y_pred.device)
             values = self._fn(y_true, y_pred, **self._fn_kwargs)
-            super().update_state(values, apply_mask(sample_weight, mask, self.total.device))
+            if mask is not None:  # masked entries weigh 0 (a plain sum: the mean divides by the weights)
+                sample_weight = apply_mask(sample_weight, mask.to(values.device), values, "sum")
+            super().update_state(values, sample_weight)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

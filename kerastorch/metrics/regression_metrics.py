@@ -96,6 +96,7 @@ class RootMeanSquaredError(Mean):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        self._follow(y_pred)
         y_true = as_input(y_true, self.total.device, self._torch_dtype)
         y_pred = as_input(y_pred, self.total.device, self._torch_dtype)
         y_true, y_pred = same_rank(y_true, y_pred)
@@ -148,6 +149,7 @@ class R2Score(Metric):
         self._built = True
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        self._follow(y_pred)
         with torch.no_grad():
             device = self.num_samples.device
             y_true = as_input(y_true, device, self._torch_dtype)
