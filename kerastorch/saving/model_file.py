@@ -1,4 +1,5 @@
-"""Keras 3's `.keras` model files: a zip of `config.json`, `metadata.json` and `model.weights.h5`.
+"""Keras 3's `.keras` model files: a zip of `config.json`, `metadata.json`, `model.weights.h5` and
+`assets/` (files such as a lookup layer's learned vocabulary).
 
 Saving writes the archive atomically; loading reads the three members into memory (nothing is
 extracted), checks the whole config before building anything, rebuilds the model from it and
@@ -27,6 +28,7 @@ from .weights import apply_plan, plan_h5, read_keras_weights
 CONFIG_FILE = "config.json"
 METADATA_FILE = "metadata.json"
 WEIGHTS_FILE = "model.weights.h5"
+ASSETS_FOLDER = "assets"
 # The Keras file format version this writer follows; Keras itself only records, never checks, it.
 KERAS_FORMAT_VERSION = "3.0.0"
 
@@ -66,6 +68,8 @@ def save_model(model: nn.Module, filepath, overwrite: bool = True, **kwargs: Any
                 archive.writestr(METADATA_FILE, metadata)
                 archive.writestr(CONFIG_FILE, config)
                 archive.write(weights, WEIGHTS_FILE)
+                for name, data in _assets(model).items():
+                    archive.writestr(name, data)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(weights)
@@ -105,9 +109,40 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     except RecursionError as error:
         raise ValueError(f"File {filepath!r}: `{CONFIG_FILE}` is nested too deeply to be a model config.") from error
     apply_plan(model, plan_h5(model, groups), filepath, skip_mismatch=False)
+    _load_assets(model, filepath)
     if compile and compile_config and hasattr(model, "compile"):
         compile_from_config(model, compile_config, custom_objects)
     return model
+
+
+def _asset_folder(path: str) -> str:
+    return f"{ASSETS_FOLDER}/{path}/" if path else f"{ASSETS_FOLDER}/"
+
+
+def _assets(model: nn.Module) -> dict[str, bytes]:
+    """Files layers keep beside their weights (a lookup layer's learned vocabulary), under
+    `assets/<the layer's weights path>/`, where Keras keeps them."""
+    files = {}
+    for slot in keras_h5.weight_slots(model):
+        if hasattr(slot.owner, "keras_assets"):
+            for name, data in slot.owner.keras_assets().items():
+                files[_asset_folder(slot.path) + name] = data
+    return files
+
+
+def _load_assets(model: nn.Module, filepath: str) -> None:
+    """Give each layer that reads assets its files from the archive (read into memory, not extracted)."""
+    owners = [slot for slot in keras_h5.weight_slots(model) if hasattr(slot.owner, "load_keras_assets")]
+    if not owners:
+        return
+    with zipfile.ZipFile(filepath) as archive:
+        names = [n for n in archive.namelist() if n.startswith(f"{ASSETS_FOLDER}/") and not n.endswith("/")]
+    members = read_zip_members(filepath, tuple(names))
+    for slot in owners:
+        folder = _asset_folder(slot.path)
+        files = {n[len(folder):]: data for n, data in members.items() if n.startswith(folder) and "/" not in n[len(folder):]}
+        if files:
+            slot.owner.load_keras_assets(files)
 
 
 # Weights a model may create beyond what its file stores (state that is never saved, rounding).

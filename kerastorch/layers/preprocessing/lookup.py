@@ -63,17 +63,13 @@ class IndexLookup(HostLayer):
         self.input_vocabulary = vocabulary if not isinstance(vocabulary, str) else None
         self.input_idf_weights = idf_weights
         self._has_input_vocabulary = vocabulary is not None if has_input_vocabulary is None else has_input_vocabulary
-        if vocabulary is None and (vocabulary_size or 0) > self._token_start():
-            raise NotImplementedError(
-                f"This {kind} config comes from a Keras layer whose vocabulary was learned by adapt() and saved in the "
-                "archive's assets/ folder, which kerastorch does not read; save the layer with "
-                "vocabulary=layer.get_vocabulary() in Keras, or adapt it again here."
-            )
+        # A Keras config of a layer that learned its vocabulary: the vocabulary is in the archive's assets.
+        self._awaiting_assets = vocabulary is None and (vocabulary_size or 0) > self._token_start()
         if output_mode == "tf_idf" and self._has_input_vocabulary and idf_weights is None:
             raise ValueError(f"{kind} with a `vocabulary` and output_mode='tf_idf' also needs `idf_weights`.")
         self._tokens: list = []
         self._index: dict = {}
-        self._vocab_size: int | None = None
+        self._vocab_size: int | None = vocabulary_size if self._awaiting_assets else None
         self._counts: collections.Counter = collections.Counter()
         self._document_counts: collections.Counter = collections.Counter()
         self._documents = 0
@@ -168,6 +164,7 @@ class IndexLookup(HostLayer):
                 f"{kind} with output_mode={self.output_mode!r} was already called with {self._vocab_size} indices; "
                 f"its vocabulary cannot change size (to {size}). Set pad_to_max_tokens=True to allow it."
             )
+        self._awaiting_assets = False
         self._tokens = tokens
         self._index = {t: self._token_start() + i for i, t in enumerate(tokens)}
         self._vocab_size = size
@@ -242,7 +239,13 @@ class IndexLookup(HostLayer):
 
     # ------------------------------------------------------------------------------------- call
 
-    def _check_ready(self) -> None:
+    def _check_ready(self, symbolic: bool = False) -> None:
+        if self._awaiting_assets and not symbolic:  # a model being rebuilt runs it on meta tensors first
+            raise RuntimeError(
+                f"Layer {self.name!r} ({type(self).__name__}) was rebuilt from a config whose learned vocabulary is "
+                "kept in a `.keras` archive's assets/; load the model with kt.models.load_model (which reads them), "
+                "or call set_vocabulary() or adapt() first."
+            )
         if self.output_mode != "int" and not self.pad_to_max_tokens and self._vocab_size is None:
             raise RuntimeError(
                 f"Layer {self.name!r} ({type(self).__name__}) with output_mode={self.output_mode!r} needs its "
@@ -286,17 +289,41 @@ class IndexLookup(HostLayer):
             return counts.to(torch.float32) * self.idf_weights.to(counts.device)
         return encode_categorical(indices, self.output_mode, depth, torch.int64)
 
+    # ----------------------------------------------------------------------------------- assets
+
+    def _learned_tf_idf(self) -> bool:
+        return self.input_vocabulary is None and self.output_mode == "tf_idf" and bool(self._tokens)
+
+    def keras_assets(self) -> dict[str, bytes]:
+        """A learned vocabulary as Keras saves it in `.keras` archives: `vocabulary.txt`, one entry a line."""
+        if self.input_vocabulary is not None or not self._tokens or self._learned_tf_idf():
+            return {}
+        return {"vocabulary.txt": "\n".join(str(t) for t in self.get_vocabulary()).encode("utf-8")}
+
+    def load_keras_assets(self, files: dict[str, bytes]) -> None:
+        """Restore a vocabulary saved by `keras_assets` (or by Keras)."""
+        if self.input_vocabulary is not None or "vocabulary.txt" not in files:
+            return
+        if self.output_mode == "tf_idf":
+            raise NotImplementedError(
+                f"Layer {self.name!r} ({type(self).__name__}): Keras saves a learned TF-IDF layer's weights under a "
+                "named HDF5 entry that kerastorch does not read; save it with vocabulary= and idf_weights= instead."
+            )
+        lines = files["vocabulary.txt"].decode("utf-8").splitlines()
+        while lines and lines[-1] == "":
+            lines.pop()
+        self.set_vocabulary([self._normalize_token(line) for line in lines])
+
     # ----------------------------------------------------------------------------------- config
 
     def get_config(self) -> dict[str, Any]:
-        # Keras keeps a learned vocabulary in the archive's assets; here it goes into the config, so a
-        # saved layer loads with its vocabulary in both libraries.
+        # A learned vocabulary goes to the archive's assets, as in Keras; a learned TF-IDF vocabulary goes
+        # into the config with its weights instead (Keras keeps those weights where kerastorch cannot).
         vocabulary = _listed(self.input_vocabulary)
         idf_weights = _listed(self.input_idf_weights)
-        if vocabulary is None and self._tokens:
+        if self._learned_tf_idf():
             vocabulary = list(self._tokens)
-            if self.output_mode == "tf_idf":
-                idf_weights = self.idf_weights[self._token_start():][:len(self._tokens)].tolist()
+            idf_weights = self.idf_weights[self._token_start():][:len(self._tokens)].tolist()
         return {
             "name": self.name, "trainable": self.trainable, "dtype": self._vocabulary_dtype,
             "invert": self.invert, "max_tokens": self.max_tokens, "num_oov_indices": self.num_oov_indices,
@@ -409,9 +436,9 @@ class IntegerLookup(IndexLookup):
         return self._tables[device]
 
     def forward(self, inputs: Any) -> torch.Tensor:
-        self._check_ready()
         values = inputs if isinstance(inputs, torch.Tensor) else torch.as_tensor(np.asarray(inputs))
         values = values.to(torch.int64)
+        self._check_ready(symbolic=values.device.type == "meta")
         if self.invert:
             vocabulary = torch.tensor(self.get_vocabulary(), dtype=torch.int64, device=values.device)
             known = (values >= self._token_start()) & (values < len(vocabulary))
@@ -431,7 +458,7 @@ class IntegerLookup(IndexLookup):
             found = torch.zeros_like(values, dtype=torch.bool)
             indices = values
         if self.num_oov_indices == 0:
-            if not bool(found.all()):
+            if values.device.type != "meta" and not bool(found.all()):
                 raise ValueError(
                     f"Layer {self.name!r} (IntegerLookup) has num_oov_indices=0, so every input must be in the "
                     f"vocabulary; found {values[~found].unique()[:5].tolist()}. Set num_oov_indices=1."

@@ -14,11 +14,15 @@ from ..layer import Layer
 
 def batches(data: Any) -> Iterable[Any]:
     """The batches of `adapt()` data that is not one array: a DataLoader or any iterable of batches, or a
-    sequence such as a PyDataset (`len` and indexing); `(x, y, ...)` batches contribute their `x`."""
+    sequence such as a PyDataset (`len` and indexing); `(x, y, ...)` batches contribute their `x` (a
+    DataLoader collates those into lists)."""
     if hasattr(data, "__len__") and hasattr(data, "__getitem__") and not hasattr(data, "__iter__"):
         data = (data[i] for i in range(len(data)))
     for batch in data:
-        yield batch[0] if isinstance(batch, tuple) else batch
+        if isinstance(batch, tuple) or (isinstance(batch, list) and len(batch) in (2, 3)
+                                        and all(hasattr(part, "shape") for part in batch)):
+            batch = batch[0]
+        yield batch
 
 
 class Normalization(Layer):

@@ -127,6 +127,12 @@ class TextVectorization(HostLayer):
     def set_vocabulary(self, vocabulary: Any, idf_weights: Any = None) -> None:
         self._lookup_layer.set_vocabulary(vocabulary, idf_weights=idf_weights)
 
+    def keras_assets(self) -> dict[str, bytes]:
+        return self._lookup_layer.keras_assets()
+
+    def load_keras_assets(self, files: dict[str, bytes]) -> None:
+        self._lookup_layer.load_keras_assets(files)
+
     # ---------------------------------------------------------------------------- preprocess
 
     def _standardized(self, array: np.ndarray) -> np.ndarray:
@@ -172,6 +178,7 @@ class TextVectorization(HostLayer):
     def forward(self, inputs: Any) -> torch.Tensor:
         lookup = self._lookup_layer
         device = inputs.device if isinstance(inputs, torch.Tensor) else torch.device("cpu")
+        lookup._check_ready()
         if self.split is None and self._widths is None:  # rows keep the input's shape
             array, _ = host_array(inputs, self.encoding)
             indices = torch.as_tensor(lookup._lookup_host(self._standardized(array)), device=device)
@@ -179,7 +186,6 @@ class TextVectorization(HostLayer):
                 indices = _fit_length(indices[..., :self.output_sequence_length], self.output_sequence_length)
             return lookup._encode(indices) if self.output_mode != "int" else indices
         rows = self._tokenize(inputs)
-        lookup._check_ready()
         width = self.output_sequence_length if self.output_mode == "int" else None
         if width is None:
             width = max((len(r) for r in rows), default=0)
