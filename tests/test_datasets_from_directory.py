@@ -426,3 +426,21 @@ def test_save_img_writes_what_keras_writes(tmp_path):
         kt.utils.array_to_img(np.ones((3, 3, 2)))
     with pytest.raises(ValueError):
         kt.utils.load_img(tmp_path / "ours.png", color_mode="cmyk")
+
+
+# ------------------------------------------------------------------------------ the example
+
+
+@pytest.mark.slow
+def test_transfer_learning_example_runs(monkeypatch, capsys, tmp_path):
+    """The guide's workflow end to end on the folder the example writes (short: 2 epochs per phase)."""
+    import runpy
+
+    example = os.path.join(os.path.dirname(__file__), "..", "examples", "transfer_learning.py")
+    monkeypatch.setattr("sys.argv", ["transfer_learning.py", "--epochs", "2", "--workdir", str(tmp_path)])
+    runpy.run_path(example, run_name="__main__")
+    out = capsys.readouterr().out
+    assert "Found 354 files belonging to 2 classes." in out and "Using 70 files for validation." in out
+    assert "classes ['eight', 'nine']" in out and "digits_base (Sequential)" in out
+    tuned = float(out.split("fine-tuned end to end: validation accuracy ")[1].split()[0])
+    assert 0.0 <= tuned <= 1.0
