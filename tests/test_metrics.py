@@ -1,61 +1,12 @@
-"""Metrics against Keras 3: accumulated over several batches, with and without sample weights."""
+"""Metrics: configs, device placement, get() (the table against Keras 3, accumulated over several
+batches with and without sample weights, is in test_metrics_losses_catalogue.py)."""
 
-import numpy as np
 import pytest
 import torch
 
 import kerastorch as kt
 
 keras = pytest.importorskip("keras")
-
-RNG = np.random.default_rng(1)
-PROBS = RNG.dirichlet(np.ones(6), size=40).astype("float32")
-ONE_HOT = np.eye(6, dtype="float32")[RNG.integers(0, 6, size=40)]
-LABELS = RNG.integers(0, 6, size=(40, 1))
-BIN_TRUE = RNG.integers(0, 2, size=(40, 1)).astype("float32")
-BIN_PROB = RNG.uniform(0, 1, size=(40, 1)).astype("float32")
-REG_TRUE = RNG.normal(size=(40, 3)).astype("float32")
-REG_PRED = RNG.normal(size=(40, 3)).astype("float32")
-WEIGHTS = RNG.uniform(0, 2, size=40).astype("float32")
-
-CASES = [
-    ("Accuracy", {}, LABELS, RNG.integers(0, 6, size=(40, 1))),
-    ("BinaryAccuracy", {}, BIN_TRUE, BIN_PROB),
-    ("BinaryAccuracy", {"threshold": 0.3}, BIN_TRUE, BIN_PROB),
-    ("CategoricalAccuracy", {}, ONE_HOT, PROBS),
-    ("SparseCategoricalAccuracy", {}, LABELS, PROBS),
-    ("TopKCategoricalAccuracy", {"k": 2}, ONE_HOT, PROBS),
-    ("SparseTopKCategoricalAccuracy", {"k": 3}, LABELS, PROBS),
-    ("MeanSquaredError", {}, REG_TRUE, REG_PRED),
-    ("MeanAbsoluteError", {}, REG_TRUE, REG_PRED),
-    ("RootMeanSquaredError", {}, REG_TRUE, REG_PRED),
-    ("BinaryCrossentropy", {}, BIN_TRUE, BIN_PROB),
-    ("CategoricalCrossentropy", {}, ONE_HOT, PROBS),
-    ("SparseCategoricalCrossentropy", {}, LABELS, PROBS),
-    ("AUC", {}, BIN_TRUE, BIN_PROB),
-    ("AUC", {"num_thresholds": 50}, BIN_TRUE, BIN_PROB),
-    ("Precision", {}, BIN_TRUE, BIN_PROB),
-    ("Recall", {}, BIN_TRUE, BIN_PROB),
-    ("TruePositives", {}, BIN_TRUE, BIN_PROB),
-    ("FalsePositives", {"thresholds": 0.3}, BIN_TRUE, BIN_PROB),
-    ("TrueNegatives", {"thresholds": [0.1, 0.5, 0.9]}, BIN_TRUE, BIN_PROB),
-    ("FalseNegatives", {"thresholds": [0.0, 0.25, 1.0]}, ONE_HOT, PROBS),
-]
-
-
-@pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("name,kwargs,y_true,y_pred", CASES)
-def test_metric_matches_keras_over_batches(name, kwargs, y_true, y_pred, weighted):
-    ours, theirs = getattr(kt.metrics, name)(**kwargs), getattr(keras.metrics, name)(**kwargs)
-    for start in range(0, 40, 16):  # batches of 16, 16, 8
-        part = slice(start, start + 16)
-        weight = WEIGHTS[part] if weighted else None
-        ours.update_state(torch.as_tensor(y_true[part]), torch.as_tensor(y_pred[part]), sample_weight=weight)
-        theirs.update_state(y_true[part], y_pred[part], sample_weight=weight)
-    expected = keras.ops.convert_to_numpy(theirs.result())
-    np.testing.assert_allclose(ours.result().numpy(), expected, rtol=1e-5, atol=1e-5)
-    ours.reset_state()
-    assert not ours.result().any()
 
 
 @pytest.mark.parametrize("name", ["TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives"])
