@@ -41,6 +41,10 @@ def image_dir(tmp_path_factory):
         (root / name / "notes.txt").write_text("not an image")
     (root / ".hidden").mkdir()
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(root / ".hidden" / "x.png")
+    elsewhere = tmp_path_factory.mktemp("linked")  # reached only with follow_links=True
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)).save(elsewhere / f"far_{i}.png")
+    os.symlink(elsewhere, root / "a_cat" / "link", target_is_directory=True)
     return str(root)
 
 
@@ -64,12 +68,16 @@ INDEX_CASES = [
     dict(labels="inferred", class_names=["c_owl", "a_cat"], shuffle=True, seed=3),
     dict(labels=None, shuffle=True, seed=11),
     dict(labels=None, shuffle=False, follow_links=True),
+    dict(labels="inferred", shuffle=True, seed=2, follow_links=True),
 ]
 
 
 @pytest.mark.parametrize("case", INDEX_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
-def test_index_directory_equals_keras(image_dir, case):
-    ours = file_dataset.index_directory(image_dir, formats=IMAGE_FORMATS, verbose=False, **case)
+def test_index_directory_equals_keras(image_dir, case, capsys):
+    ours = file_dataset.index_directory(image_dir, formats=IMAGE_FORMATS, **case)
+    printed = capsys.readouterr().out
+    assert printed == f"Found {len(ours[0])} files" + ("." if ours[1] is None else f" belonging to {len(ours[2])} classes.") + "\n"
+    assert any("far_" in p for p in ours[0]) == bool(case.get("follow_links"))
     theirs = dataset_utils.index_directory(image_dir, formats=IMAGE_FORMATS, verbose=False, **case)
     assert ours[0] == theirs[0]
     assert ours[2] == theirs[2]
@@ -156,6 +164,9 @@ def test_unbatched_label_modes_and_channels_first(image_dir):
     (batch,) = list(only_images)
     assert isinstance(batch, torch.Tensor) and batch.shape == (len(only_images.file_paths), 4, 4, 3)
     assert only_images.class_names is None
+    no_label_mode = kt.utils.image_dataset_from_directory(image_dir, label_mode=None, image_size=4, batch_size=100,
+                                                          shuffle=False, verbose=False, num_workers=0)
+    assert torch.equal(next(iter(no_label_mode)), batch) and no_label_mode.class_names is None  # as in Keras
 
 
 def test_fit_evaluate_predict_read_the_loader(image_dir):
