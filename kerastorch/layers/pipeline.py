@@ -46,7 +46,10 @@ class Pipeline(Layer):
         return outputs
 
     def get_config(self) -> dict[str, Any]:
-        return {"layers": list(self.layers), "name": self.name}
+        """Keras's config: the layers as serialized entries (so `from_config` builds new ones) and the name."""
+        from ..saving.serialization import serialize_layer
+
+        return {"layers": [serialize_layer(layer) for layer in self.layers], "name": self.name}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Pipeline":

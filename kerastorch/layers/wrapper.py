@@ -27,6 +27,12 @@ class Wrapper(Layer):
             self.layer.built = True
             self.layer._build_shapes = input_shape  # the inner layer's build_config in saved configs, as in Keras
 
+    def get_config(self) -> dict[str, Any]:
+        """Keras's config: the wrapped layer as its serialized entry, so `from_config` builds a new one."""
+        from ..saving.serialization import serialize_layer
+
+        return {**super().get_config(), "layer": serialize_layer(self.layer)}
+
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Wrapper":
         from ..saving.serialization import deserialize_keras_object
