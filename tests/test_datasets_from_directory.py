@@ -76,7 +76,8 @@ INDEX_CASES = [
 def test_index_directory_equals_keras(image_dir, case, capsys):
     ours = file_dataset.index_directory(image_dir, formats=IMAGE_FORMATS, **case)
     printed = capsys.readouterr().out
-    assert printed == f"Found {len(ours[0])} files" + ("." if ours[1] is None else f" belonging to {len(ours[2])} classes.") + "\n"
+    classes = "." if ours[1] is None else f" belonging to {len(ours[2])} classes."
+    assert printed == f"Found {len(ours[0])} files{classes}\n"
     assert any("far_" in p for p in ours[0]) == bool(case.get("follow_links"))
     theirs = dataset_utils.index_directory(image_dir, formats=IMAGE_FORMATS, verbose=False, **case)
     assert ours[0] == theirs[0]
@@ -394,7 +395,8 @@ UTIL_CASES = [  # (function, args, kwargs)
     ("img_to_array", (Image.fromarray((np.abs(RGB) * 40).astype("uint8")),), {}),
     ("img_to_array", (Image.fromarray((np.abs(RGB) * 40).astype("uint8")),), dict(data_format="channels_first")),
     ("img_to_array", (Image.fromarray(np.arange(12, dtype="uint8").reshape(3, 4)),), dict(dtype="int32")),
-    ("img_to_array", (Image.fromarray(np.arange(12, dtype="uint8").reshape(3, 4)),), dict(data_format="channels_first")),
+    ("img_to_array", (Image.fromarray(np.arange(12, dtype="uint8").reshape(3, 4)),),
+     dict(data_format="channels_first")),
 ]
 
 

@@ -1,11 +1,11 @@
 """`kt.utils.split_dataset`: Keras's left/right split of arrays or a torch Dataset.
 
-Sizes are rounded and checked as Keras does; with `shuffle=True` the split is Keras's torch-backend
-split (the permutation of `torch.utils.data.random_split` with a generator seeded by `seed`), so the same seed picks the
-same samples as Keras. Without shuffling the left part is the first samples and the right part the
-rest, as documented (Keras's torch backend shuffles even then, from the global generator).
-A DataLoader of single samples (e.g. from `image_dataset_from_directory`) splits into two DataLoaders
-with the same batch size and workers.
+Sizes are rounded and checked as Keras does. With `shuffle=True` the samples are picked by the
+permutation `torch.utils.data.random_split` draws from a generator seeded with `seed`, as in Keras's
+torch backend, so the same seed picks the same samples. Without shuffling the left part is the first
+samples and the right part the last ones, as documented (Keras's torch backend shuffles even then,
+from the global generator). A DataLoader of single samples (e.g. from `image_dataset_from_directory`)
+splits into two DataLoaders with its batch size and workers.
 """
 
 from __future__ import annotations
