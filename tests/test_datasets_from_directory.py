@@ -457,3 +457,19 @@ def test_transfer_learning_example_runs(monkeypatch, capsys, tmp_path):
     assert "classes ['eight', 'nine']" in out and "digits_base (Sequential)" in out
     tuned = float(out.split("fine-tuned end to end: validation accuracy ")[1].split()[0])
     assert 0.0 <= tuned <= 1.0
+
+
+@pytest.mark.parametrize("name", ["image_dataset_from_directory", "text_dataset_from_directory",
+                                  "audio_dataset_from_directory", "timeseries_dataset_from_array", "split_dataset",
+                                  "load_img", "img_to_array", "array_to_img", "save_img"])
+def test_signatures_are_keras_signatures(name):
+    """Keras's arguments, in Keras's order, with Keras's defaults (`format` defaults to "torch" here)."""
+    import inspect
+
+    ours = inspect.signature(getattr(kt.utils, name)).parameters
+    theirs = inspect.signature(getattr(keras.utils, name)).parameters
+    assert list(ours)[:len(theirs)] == list(theirs)
+    for arg, param in theirs.items():
+        if arg != "format":
+            assert ours[arg].default == param.default, arg
+    assert all(p.kind is p.KEYWORD_ONLY for p in list(ours.values())[len(theirs):])
