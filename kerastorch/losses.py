@@ -165,7 +165,18 @@ class LossFunctionWrapper(Loss):
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self) -> dict[str, Any]:
+        if type(self) is LossFunctionWrapper:  # the function itself goes in the config, as in Keras
+            from .saving.serialization import serialize_keras_object
+
+            return {**super().get_config(), "fn": serialize_keras_object(self.fn), **self._fn_kwargs}
         return {**super().get_config(), **self._fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config_dict: dict[str, Any]) -> "LossFunctionWrapper":
+        config_dict = dict(config_dict)
+        if isinstance(config_dict.get("fn"), (dict, str)):
+            config_dict["fn"] = deserialize(config_dict["fn"])
+        return cls(**config_dict)
 
 
 # --------------------------------------------------------------------------- loss functions

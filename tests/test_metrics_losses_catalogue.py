@@ -371,3 +371,39 @@ def test_masked_predictions_count_only_unmasked_entries(weighted):
         loss = lib.losses.MeanSquaredError()(torch.as_tensor(REG_TRUE[:16]), y_pred, sample_weight=weights)
         results.append([_numpy(metric.result()), _numpy(loss)])
     np.testing.assert_allclose(results[0], results[1], rtol=1e-5, atol=1e-6)
+
+
+def test_stateless_metric_api_matches_keras():
+    ours, theirs = kt.metrics.F1Score(average="macro"), keras.metrics.F1Score(average="macro")
+    for metric, convert in ((ours, torch.as_tensor), (theirs, np.asarray)):
+        metric.update_state(convert(ML_TRUE[:8]), convert(ML_PROB[:8]))
+    state = [v.clone() for v in ours.variables]
+    new_state = ours.stateless_update_state(state, torch.as_tensor(ML_TRUE[8:]), torch.as_tensor(ML_PROB[8:]))
+    assert all(torch.equal(v, s) for v, s in zip(ours.variables, state))  # the metric's own state is unchanged
+    theirs_state = theirs.stateless_update_state(theirs.variables, ML_TRUE[8:], ML_PROB[8:])
+    np.testing.assert_allclose(_numpy(ours.stateless_result(new_state)), _numpy(theirs.stateless_result(theirs_state)),
+                               rtol=1e-5, atol=1e-6)
+    assert all(not v.any() for v in ours.stateless_reset_state())
+    with pytest.raises(ValueError, match="one tensor per variable"):
+        ours.stateless_result(state[:1])
+    wrapper = kt.losses.LossFunctionWrapper(kt.losses.dice, axis=1)
+    assert wrapper.get_config()["fn"]["config"] == "dice"
+    assert kt.losses.LossFunctionWrapper.from_config(wrapper.get_config()).fn is kt.losses.dice
+
+
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")  # optimizer slots are not saved
+def test_keras_files_carry_the_new_metrics_and_losses(tmp_path):
+    """A model compiled with the new classes saves a compile_config Keras restores, and back."""
+    ours, theirs = _twins(4, "sigmoid")
+    ours.compile(optimizer="adam", loss=kt.losses.BinaryFocalCrossentropy(gamma=3.0),
+                 metrics=[kt.metrics.F1Score(average="micro", name="f1"), kt.metrics.BinaryIoU(name="biou")])
+    ours.save(tmp_path / "ours.keras")
+    loaded = keras.models.load_model(tmp_path / "ours.keras")
+    assert isinstance(loaded.loss, keras.losses.BinaryFocalCrossentropy) and loaded.loss.gamma == 3.0
+    theirs.compile(optimizer="adam", loss=keras.losses.Tversky(alpha=0.3, beta=0.7),
+                   metrics=[keras.metrics.R2Score(name="r2"), keras.metrics.RecallAtPrecision(0.6, name="rap")])
+    theirs.save(tmp_path / "theirs.keras")
+    back = kt.models.load_model(tmp_path / "theirs.keras")
+    assert isinstance(back._compiled_loss.spec, kt.losses.Tversky) and back._compiled_loss.spec.get_config()["beta"] == 0.7
+    got = back.evaluate(REG_TRUE[:16, :5], ML_TRUE[:16], verbose=0, return_dict=True)
+    assert set(got) == {"loss", "r2", "rap"}

@@ -149,6 +149,41 @@ class Metric:
         self.update_state(*args, **kwargs)
         return self.result()
 
+    def stateless_update_state(self, metric_variables: list[Any], *args: Any, **kwargs: Any) -> list[torch.Tensor]:
+        """Keras's functional update: the state `update_state(*args)` would give starting from
+        `metric_variables` (one per `variables` entry); the metric's own state is left as it was."""
+        saved = self._swap_in(metric_variables)
+        try:
+            self.update_state(*args, **kwargs)
+            return [value.clone() for value in self._variables]
+        finally:
+            self._swap_in(saved)
+
+    def stateless_result(self, metric_variables: list[Any]) -> Any:
+        """Keras's functional result: `result()` of the state `metric_variables`."""
+        saved = self._swap_in(metric_variables)
+        try:
+            result = self.result()
+            return result.clone() if isinstance(result, torch.Tensor) else result
+        finally:
+            self._swap_in(saved)
+
+    def stateless_reset_state(self) -> list[torch.Tensor]:
+        """Keras's functional reset: fresh state values, the metric's own state untouched."""
+        return [initial.clone() for initial in self._initial]
+
+    def _swap_in(self, values: list[Any]) -> list[torch.Tensor]:
+        if len(values) != len(self._variables):
+            raise ValueError(
+                f"Metric {self.name!r}: metric_variables must hold one tensor per variable ({len(self._variables)}), "
+                f"received {len(values)}; pass a list like metric.variables."
+            )
+        saved = [value.clone() for value in self._variables]
+        with torch.no_grad():
+            for value, given in zip(self._variables, values):
+                value.copy_(torch.as_tensor(given))
+        return saved
+
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "dtype": self.dtype}
 
