@@ -3,6 +3,12 @@
 Files are listed and split exactly as Keras lists and splits them (`file_dataset`), decoded with
 Pillow in DataLoader worker processes and resized with `kt.ops.image.resize` (Keras's resize
 semantics), and arrive as float32 torch batches ready for `fit`.
+
+Decoding and resizing follow Keras's TensorFlow-free ("grain") path, which is what the tests compare
+against. Keras's default `tf.data` path differs in two details: it converts colour files to grayscale
+with TensorFlow's decoder (Pillow's luma weights here), and `pad_to_aspect_ratio` there resizes first
+and pads after (here, as in Keras's `ops.image.resize`, the image is padded first and then resized).
+Each epoch's sample order comes from a seeded torch generator, not from tf.data's shuffle buffer.
 """
 
 from __future__ import annotations
