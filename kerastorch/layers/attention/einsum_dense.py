@@ -132,8 +132,10 @@ class EinsumDense(Layer):
         kernel, bias, full = einsum_shapes(self.equation, self.bias_axes, tuple(input_shape), self.partial_output_shape)
         self.full_output_shape = full
         split = matmul_split(self.equation)
-        # (contracted axis count, their size, the free axes' shape) for the matrix-product route
-        self._matmul = None if split is None else (split[0], math.prod(kernel[:split[0]]), kernel[split[0]:])
+        # (contracted axis count, their size, the free axes' shape, whether the bias spans exactly the
+        # free axes and so joins the addmm) for the matrix-product route
+        self._matmul = None if split is None else (
+            split[0], math.prod(kernel[:split[0]]), kernel[split[0]:], bias is not None and bias == kernel[split[0]:])
         self.kernel = self.add_weight(kernel, self.kernel_initializer, name="kernel",
                                       regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if bias is not None:
@@ -145,9 +147,8 @@ class EinsumDense(Layer):
         if plan is None:
             x = torch.einsum(self.equation, inputs, self.kernel)
         else:  # the same contraction as one matrix product over views (bias fused when it spans the free axes)
-            contracted, size, free = plan
+            contracted, size, free, fused = plan
             lead = inputs.shape[:inputs.dim() - contracted]
-            fused = bias is not None and bias.shape == free
             x = F.linear(inputs.reshape(*lead, size), self.kernel.reshape(size, -1).T,
                          bias.reshape(-1) if fused else None).reshape(*lead, *free)
             bias = None if fused else bias
