@@ -291,3 +291,22 @@ def test_learned_vocabulary_assets_match_keras(name, data, tmp_path):
     fresh = kt.layers.deserialize(json.loads(json.dumps(keras.layers.serialize(theirs))))
     fresh.load_keras_assets({"vocabulary.txt": written})
     np.testing.assert_array_equal(to_numpy(fresh(data)), to_numpy(theirs(data)))
+
+
+@pytest.mark.cuda
+def test_layers_run_on_the_inputs_device():
+    """Numeric layers compute on the GPU; string and hash layers send their indices back to the input's device."""
+    cases = [
+        (kt.layers.Normalization(mean=[1.0, 2.0, 3.0], variance=[4.0, 0.5, 2.0]), torch.as_tensor(FEATURES)),
+        (kt.layers.Discretization(bin_boundaries=[-0.5, 0.0, 1.0], output_mode="one_hot"), torch.as_tensor(FEATURES)),
+        (kt.layers.CategoryEncoding(num_tokens=4, output_mode="count"), torch.as_tensor(IDS)),
+        (kt.layers.IntegerLookup(vocabulary=[7, 3, 42], output_mode="multi_hot"), torch.as_tensor(NUMBERS)),
+        (kt.layers.Hashing(num_bins=6), torch.as_tensor(NUMBERS)),
+        (kt.layers.MelSpectrogram(fft_length=256, sequence_stride=64, num_mel_bins=24), torch.as_tensor(AUDIO)),
+        (kt.layers.STFTSpectrogram(frame_length=64), torch.as_tensor(SIGNAL)),
+    ]
+    for layer, x in cases:
+        expected = to_numpy(layer(x))
+        got = layer.to("cuda")(x.cuda())
+        assert got.device.type == "cuda", type(layer).__name__
+        np.testing.assert_allclose(to_numpy(got), expected, rtol=1e-4, atol=1e-4)

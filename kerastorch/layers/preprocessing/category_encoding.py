@@ -82,6 +82,11 @@ class CategoryEncoding(Layer):
         self.sparse = False
         self.built = True
 
+    def get_config(self) -> dict[str, Any]:
+        result = super().get_config()
+        result.pop("sparse")  # Keras's CategoryEncoding leaves it out of its config
+        return result
+
     def forward(self, inputs: Any, count_weights: Any = None) -> torch.Tensor:
         inputs = torch.as_tensor(inputs)
         if count_weights is not None:

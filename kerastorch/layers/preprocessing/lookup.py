@@ -325,7 +325,7 @@ class IndexLookup(HostLayer):
             vocabulary = list(self._tokens)
             idf_weights = self.idf_weights[self._token_start():][:len(self._tokens)].tolist()
         return {
-            "name": self.name, "trainable": self.trainable, "dtype": self._vocabulary_dtype,
+            "name": self.name, "trainable": self.trainable, "dtype": self.dtype,
             "invert": self.invert, "max_tokens": self.max_tokens, "num_oov_indices": self.num_oov_indices,
             "oov_token": self.oov_token, "mask_token": self.mask_token, "output_mode": self.output_mode,
             "sparse": self.sparse, "pad_to_max_tokens": self.pad_to_max_tokens, "idf_weights": idf_weights,
@@ -378,8 +378,6 @@ class StringLookup(IndexLookup):
                          output_mode=output_mode, pad_to_max_tokens=pad_to_max_tokens, sparse=sparse, name=name,
                          salt=salt, **kwargs)
 
-    _vocabulary_dtype = "string"
-
     def _normalize_token(self, token: Any) -> Any:
         return token.decode(self.encoding) if isinstance(token, bytes) else token
 
@@ -398,10 +396,8 @@ class StringLookup(IndexLookup):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(encoding=self.encoding, dtype=self.dtype_policy_name)
+        config.update(encoding=self.encoding)
         return config
-
-    dtype_policy_name = "float32"
 
 
 class IntegerLookup(IndexLookup):
@@ -410,7 +406,6 @@ class IntegerLookup(IndexLookup):
     `oov_method` ("floormod": OOV index = value mod num_oov_indices; "farmhash": hashed like Keras)."""
 
     _text = False
-    _vocabulary_dtype = "int64"
 
     def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1, mask_token: int | None = None,
                  oov_token: int = -1, vocabulary: Any = None, vocabulary_dtype: str = "int64", idf_weights: Any = None,
@@ -474,5 +469,5 @@ class IntegerLookup(IndexLookup):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(vocabulary_dtype="int64", dtype="int64")
+        config.update(vocabulary_dtype="int64")
         return config

@@ -216,7 +216,7 @@ class TextVectorization(HostLayer):
     def get_config(self) -> dict[str, Any]:
         lookup_config = self._lookup_layer.get_config()
         return {
-            "name": self.name, "trainable": self.trainable, "dtype": "string",
+            "name": self.name, "trainable": self.trainable, "dtype": self.dtype,
             "max_tokens": self._lookup_layer.max_tokens, "standardize": self.standardize, "split": self.split,
             "ngrams": self.ngrams, "output_mode": self.output_mode,
             "output_sequence_length": self.output_sequence_length,
