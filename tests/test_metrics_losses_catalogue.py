@@ -331,9 +331,14 @@ def _twins(n_out, activation):
     return ours, theirs
 
 
-@pytest.mark.parametrize("case", ["multilabel", "regression"])
-def test_fit_and_evaluate_report_keras_keys_and_values(case):
-    if case == "multilabel":
+@pytest.mark.parametrize("case", ["multilabel", "regression", "per_class"])
+def test_fit_and_evaluate_report_keras_keys_and_values(case, capsys):
+    if case == "per_class":  # vector results: one value per class, shown as their mean by the progress bar
+        y = np.eye(4, dtype="float32")[LABELS[:, 0] % 4]
+        x, loss, activation, n_out = REG_TRUE, "categorical_crossentropy", "softmax", 4
+        metrics = lambda lib: [lib.metrics.F1Score(), lib.metrics.Precision(thresholds=[0.3, 0.6]),  # noqa: E731
+                               lib.metrics.OneHotIoU(4, [0, 1])]
+    elif case == "multilabel":
         x, y, loss, activation, n_out = REG_TRUE, ML_TRUE, "binary_focal_crossentropy", "sigmoid", 4
         metrics = lambda lib: [lib.metrics.F1Score(average="macro", threshold=0.5), lib.metrics.BinaryIoU(),  # noqa: E731
                                lib.metrics.AUC(multi_label=True), lib.metrics.PrecisionAtRecall(0.5), "f1_score"]
@@ -352,7 +357,8 @@ def test_fit_and_evaluate_report_keras_keys_and_values(case):
     assert sorted(got) == sorted(expected)
     for key in expected:
         np.testing.assert_allclose(got[key], expected[key], rtol=1e-4, atol=1e-5, err_msg=key)
-    history = ours.fit(x, y, batch_size=16, epochs=2, verbose=0, validation_split=0.25)
+    history = ours.fit(x, y, batch_size=16, epochs=2, verbose=2, validation_split=0.25)
+    assert "val_loss" in capsys.readouterr().out
     assert {_base_name(k) for k in history.history} == {*expected, *(f"val_{k}" for k in expected)}
     assert all(np.isfinite(v).all() for v in history.history.values())
 

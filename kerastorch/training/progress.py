@@ -34,6 +34,8 @@ def resolve_verbose(verbose: Any) -> int:
 def format_logs(logs: Mapping[str, Any]) -> str:
     parts = []
     for key, value in logs.items():
+        if isinstance(value, (list, tuple)):  # a per-class metric (F1Score(average=None)): its mean, as Keras shows
+            value = sum(value) / max(len(value), 1)
         value = float(value)
         parts.append(f"{key}: {value:.4f}" if value == 0 or abs(value) >= 1e-3 else f"{key}: {value:.4e}")
     return " - ".join(parts)
