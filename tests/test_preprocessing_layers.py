@@ -276,6 +276,10 @@ def test_inside_a_model_on_symbolic_inputs():
     outputs = kt.layers.CategoryEncoding(num_tokens=5)(kt.layers.IntegerLookup(vocabulary=[4, 5, 6])(inputs))
     model = kt.Model(inputs, outputs)
     np.testing.assert_array_equal(to_numpy(model(torch.tensor([[4, 6, 9]]))), [[1, 1, 0, 1, 0]])
+    hashed = kt.layers.Hashing(num_bins=3, output_mode="multi_hot")(inputs)
+    assert tuple(hashed.shape) == (None, 3)
+    np.testing.assert_array_equal(to_numpy(kt.Model(inputs, hashed)(np.array([[1, 2, 3]]))),
+                                  to_numpy(kt.layers.Hashing(num_bins=3, output_mode="multi_hot")([[1, 2, 3]])))
 
 
 @pytest.mark.skipif(not HAVE_TF, reason="Keras's StringLookup/TextVectorization need TensorFlow")

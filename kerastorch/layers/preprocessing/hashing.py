@@ -80,6 +80,11 @@ class Hashing(HostLayer):
         return siphash24(self.salt, data) if self.salt is not None else fingerprint64(data)
 
     def forward(self, inputs: Any) -> torch.Tensor:
+        if isinstance(inputs, torch.Tensor) and inputs.device.type == "meta":  # shape inference in a model
+            indices = torch.zeros(inputs.shape, dtype=torch.int64, device="meta")
+            if self.output_mode == "one_hot" and indices.dim() > 0 and indices.shape[-1] == 1:
+                indices = indices.squeeze(-1)
+            return encode_categorical(indices, self.output_mode, self.num_bins, self._dtype)
         values, device = host_array(inputs)
         if values.dtype.kind not in "iufbO" and not is_text(values):
             raise TypeError(f"Layer {self.name!r} (Hashing) expected strings or integers, received {values.dtype}.")

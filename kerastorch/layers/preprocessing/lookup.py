@@ -442,7 +442,8 @@ class IntegerLookup(IndexLookup):
             if self.mask_token is not None:
                 tokens = torch.where(values == 0, torch.as_tensor(self.mask_token, device=values.device), tokens)
             return tokens
-        if self.num_oov_indices > 1 and self.oov_method == "farmhash":  # hashes are computed on the host
+        if self.num_oov_indices > 1 and self.oov_method == "farmhash" and values.device.type != "meta":
+            # the hashes are computed on the host
             return self._encode(torch.as_tensor(self._lookup_host(values.cpu().numpy()), device=values.device))
         if self._tokens:
             keys, positions = self._table(values.device)
