@@ -185,6 +185,7 @@ def test_fit_evaluate_predict_read_the_loader(image_dir):
 
 BAD_ARGUMENTS = [
     dict(labels="folders"),
+    dict(labels=np.zeros(44, "int32")),  # a list or tuple, not an array
     dict(labels=[0, 1], class_names=["a_cat"]),
     dict(label_mode="sparse"),
     dict(color_mode="cmyk"),

@@ -24,12 +24,12 @@ LABEL_MODES = ("int", "categorical", "binary", None)
 def check_arguments(caller: str, labels: Any, label_mode: Any, class_names: Any, validation_split: Any,
                     subset: Any, shuffle: bool, seed: Any, batch_size: Any) -> None:
     """Keras's argument checks, shared by the image, text and audio readers."""
-    if labels not in ("inferred", None) and not isinstance(labels, (list, tuple)):
+    if not (labels is None or isinstance(labels, (list, tuple)) or (isinstance(labels, str) and labels == "inferred")):
         raise ValueError(
             f"{caller}: `labels` should be 'inferred', None or a list/tuple of integer labels (one per file, in the "
             f"sorted order of the file paths), received labels={labels!r}."
         )
-    if labels not in ("inferred", None) and class_names:
+    if isinstance(labels, (list, tuple)) and class_names:
         raise ValueError(f"{caller}: `class_names` can only be passed with labels='inferred', received "
                          f"labels={labels!r} and class_names={class_names!r}.")
     if label_mode not in LABEL_MODES:
