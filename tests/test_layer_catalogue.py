@@ -13,6 +13,9 @@ import torch
 import kerastorch as kt
 from kerastorch.saving.serialization import layer_config
 
+# Keras's own Pipeline warns that it has no build() of its own when Keras builds it.
+pytestmark = pytest.mark.filterwarnings("ignore:`build\\(\\)` was called on layer:UserWarning")
+
 CF = "channels_first"
 RANDOM = {"module": "keras.initializers", "class_name": "RandomNormal",
           "config": {"mean": 0.0, "stddev": 1.0, "seed": 3}, "registered_name": None}
@@ -191,6 +194,7 @@ def test_layer_matches_keras(index):
     assert output.shape == expected.shape
     np.testing.assert_allclose(output, expected, atol=1e-5, rtol=1e-5)
     assert ours.count_params() == theirs.count_params()
+    assert ours.supports_masking == theirs.supports_masking
     symbolic = ours(kt.Input(shape=shape[1:]))
     try:
         keras_shape = theirs.compute_output_shape((None, *shape[1:]))
@@ -398,6 +402,7 @@ def test_reversible_embedding_equals_keras(tmp_path, kwargs):
         assert torch.equal(forward._keras_mask, torch.from_numpy(tokens) != 0)
         assert "_keras_mask" not in logits.__dict__
     assert layer_config(ours) == _json(theirs.get_config())
+    assert ours.supports_masking == theirs.supports_masking
     symbolic = ours(kt.Input(shape=(5, 4)), reverse=True)
     assert symbolic.shape == (None, 5, 7)
 

@@ -347,8 +347,6 @@ class RMSNormalization(Layer):
         epsilon: added to the mean square.
     """
 
-    supports_masking = True
-
     def __init__(self, axis: int | list[int] = -1, epsilon: float = 1e-6, **kwargs: Any):
         super().__init__(**kwargs)
         _axes_list("RMSNormalization", axis)
