@@ -63,7 +63,7 @@ def save_model(model: nn.Module, filepath, overwrite: bool = True, **kwargs: Any
         # The weights go to a file first and are then streamed into the archive: no in-memory copy.
         weights = f"{temp}-weights.h5"  # shares the temporary prefix, so a killed save's leftover is removed too
         try:
-            keras_h5.write_h5(model, weights)
+            keras_h5.write_h5(model, weights, checksums=False)  # the zip entry's CRC-32 covers it
             with zipfile.ZipFile(temp, "w") as archive:
                 archive.writestr(METADATA_FILE, metadata)
                 archive.writestr(CONFIG_FILE, config)
