@@ -100,8 +100,8 @@ def test_explicit_labels_and_split_equal_keras(image_dir):
             verbose=False, num_workers=0)
         assert loader.class_names == theirs[2] == ["0", "1", "2", "3"]
         assert [int(v) for v in loader.dataset.labels] == list(expected[1])
-    assert labels == [i % 4 for i in range(len(sorted_paths))]  # the caller's list is left as it was
         assert loader.file_paths == expected[0]
+    assert labels == [i % 4 for i in range(len(sorted_paths))]  # the caller's list is left as it was
 
 
 def test_subsets_are_keras_subsets_and_batches_carry_their_labels(image_dir):
