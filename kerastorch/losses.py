@@ -96,7 +96,7 @@ class Loss:
             raise ValueError(
                 f"{type(self).__name__}: reduction must be one of {list(_REDUCTIONS)}, received {reduction!r}."
             )
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or _auto_name(type(self).__name__)
         self.reduction = reduction
         self.dtype = dtype
         # An explicit dtype is the one the loss is computed in (None: float32, half inputs upcast).
@@ -731,7 +731,8 @@ def _compute_dtype_name(dtype: Any) -> str:
     return metric_dtype(dtype)
 
 
-def _snake(name: str) -> str:
-    from .layers.layer import snake_case
+def _auto_name(class_name: str) -> str:
+    """Keras's default name: the snake_case class name, numbered per process (`my_loss`, `my_loss_1`)."""
+    from .layers.layer import snake_case, unique_name
 
-    return snake_case(name)
+    return unique_name(snake_case(class_name))

@@ -179,6 +179,12 @@ def test_metric_default_names_are_numbered_like_keras():
     assert re.fullmatch(r"precision_\d+", second.name)
     assert _base_name(kt.metrics.MeanIoU(3).name) == "mean_io_u"
     assert kt.metrics.Mean().name == "mean" and kt.metrics.Mean().name == "mean"  # explicit defaults stay
+
+    class MyLoss(kt.losses.Loss):
+        def call(self, y_true, y_pred):
+            return y_pred - y_true
+
+    assert _base_name(MyLoss().name) == "my_loss" and MyLoss().name != MyLoss().name
     assert kt.metrics.Mean(dtype="float64").result().dtype == torch.float64
     assert kt.metrics.MeanIoU(3).total_cm.dtype == torch.int32
     with pytest.warns(UserWarning, match="float sample weights are truncated"):
