@@ -326,6 +326,22 @@ def test_timeseries_windows_equal_keras(case):
         np.testing.assert_array_equal(y.numpy(), expected_targets)
 
 
+def test_timeseries_batches_gathered_or_read_window_by_window_agree():
+    data, targets = np.random.default_rng(0).normal(size=(60, 3)), np.arange(60)
+    ds = kt.utils.timeseries_dataset_from_array(data, targets, sequence_length=7, sampling_rate=2, batch_size=8)
+
+    class OneByOne(torch.utils.data.Dataset):  # a wrapper without __getitems__, as fit's sharding uses
+        def __len__(self):
+            return len(ds.dataset)
+
+        def __getitem__(self, i):
+            return ds.dataset[i]
+
+    plain = torch.utils.data.DataLoader(OneByOne(), batch_size=8, collate_fn=ds.collate_fn)
+    for (x, y), (u, v) in zip(ds, plain, strict=True):
+        assert torch.equal(x, u) and torch.equal(y, v) and x.shape[1:] == (7, 3)
+
+
 def test_timeseries_shuffle_and_docstring_example():
     # Keras's docstring: targets that are the data 10 steps ahead
     data = np.arange(100)
