@@ -314,3 +314,14 @@ def test_layers_run_on_the_inputs_device():
         got = layer.to("cuda")(x.cuda())
         assert got.device.type == "cuda", type(layer).__name__
         np.testing.assert_allclose(to_numpy(got), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_text_vectorization_custom_functions_round_trip():
+    @kt.saving.register_keras_serializable(package="preprocessing_test")
+    def shout(texts):
+        return np.char.upper(texts)
+
+    layer = kt.layers.TextVectorization(standardize=shout, split="character", vocabulary=["A", "B"])
+    rebuilt = kt.layers.deserialize(json.loads(json.dumps(kt.layers.serialize(layer))))
+    assert rebuilt.standardize is shout
+    np.testing.assert_array_equal(to_numpy(rebuilt(["ab", "ba c"])), [[2, 3, 0, 0], [3, 2, 1, 1]])

@@ -225,6 +225,18 @@ class TextVectorization(HostLayer):
             "encoding": self.encoding, "vocabulary_size": self.vocabulary_size(),
         }
 
+    @classmethod
+    def from_config(cls, config_dict: dict[str, Any]) -> "TextVectorization":
+        """Rebuild from a config; a custom `standardize`/`split` comes back through the function registry."""
+        from ...saving.serialization import current_scope, function_from
+
+        config_dict = dict(config_dict)
+        custom_objects, safe_mode = current_scope()
+        for key in ("standardize", "split"):
+            if isinstance(config_dict.get(key), dict):
+                config_dict[key] = function_from(config_dict[key], custom_objects, safe_mode)
+        return cls(**config_dict)
+
 
 def _fit_length(indices: torch.Tensor, length: int) -> torch.Tensor:
     """Pad the last axis with zeros up to `length`."""
