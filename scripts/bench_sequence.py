@@ -5,7 +5,10 @@ Each case builds the kerastorch model, a torch twin with the same weights and ma
 are checked equal, then forward (inference) and fit-step (forward, MSE loss, backward, SGD step)
 times are measured over alternating rounds in one process, and the ratios to torch are printed.
 
-    python scripts/bench_sequence.py [--rounds 9] [--only lstm,gru,attention] [--no-keras] [--threads 1]
+    python scripts/bench_sequence.py [--rounds 9] [--only lstm,gru,attention] [--no-keras] [--threads 1] [--cpu-time]
+
+On a loaded machine, `--threads 1 --cpu-time` times each side by the CPU time of the calling thread
+(all of torch's work with one thread), so waiting for a core does not count.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_forward  # noqa: E402
 from bench_forward import compare  # noqa: E402  (the shared alternating-rounds timer)
 
 import kerastorch as kt  # noqa: E402
@@ -142,7 +147,12 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(CASES))
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--cpu-time", action="store_true", help="time by thread CPU time (needs --threads 1)")
     args = parser.parse_args()
+    if args.cpu_time:
+        if args.threads != 1:
+            parser.error("--cpu-time measures the calling thread only; pass --threads 1 with it.")
+        bench_forward.CLOCK = time.thread_time
     if args.threads:
         torch.set_num_threads(args.threads)
     keras = None
