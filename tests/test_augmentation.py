@@ -477,6 +477,9 @@ def test_seed_state_travels_in_model_state_dicts_and_files(tmp_path):
     torch.testing.assert_close(fresh.train()(torch.tensor(PIXELS)), trained(torch.tensor(PIXELS)))
     unseeded = kt.layers.RandomRotation(0.2)
     assert unseeded.state_dict() == {}
+    state = torch.get_rng_state()
+    kt.layers.MixUp(seed=3)(torch.tensor(PIXELS), training=True)  # seeded gamma draws leave torch's RNG alone
+    assert torch.equal(torch.get_rng_state(), state)
     with pytest.raises(RuntimeError, match="seed_generator_state"):
         kt.layers.RandomRotation(0.2, seed=1).load_state_dict({})
 
