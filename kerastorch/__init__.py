@@ -9,6 +9,8 @@ from .transfer import freeze_weights, unfreeze_weights
 from . import constraints, random, regularizers
 from . import backend, preprocessing, saving, tree
 from .variables import Variable
+from .losses import Loss
+from .metrics import Metric
 
 __version__ = "0.1.0"
 
@@ -17,4 +19,5 @@ __all__ = [
     "datasets", "freeze_weights", "initializers", "layers", "losses", "metrics", "mixed_precision", "models",
     "ops", "optimizers", "unfreeze_weights", "utils", "Variable", "constraints", "random", "regularizers",
     "backend", "preprocessing", "saving", "tree",
+    "Loss", "Metric",
 ]

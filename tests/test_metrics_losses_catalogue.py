@@ -304,6 +304,12 @@ def test_loss_matches_keras(row):
     assert kt.losses.deserialize(kt.losses.serialize(function)) is function
 
 
+def test_every_keras_metric_and_loss_name_exists():
+    for module, ours in ((keras.metrics, kt.metrics), (keras.losses, kt.losses)):
+        assert [n for n in dir(module) if not n.startswith("_") and not hasattr(ours, n)] == []
+    assert kt.Loss is kt.losses.Loss and kt.Metric is kt.metrics.Metric  # keras.Loss / keras.Metric
+
+
 def test_losses_accept_names_and_keras_entries():
     assert isinstance(kt.losses.get("dice"), kt.losses.Dice)
     assert isinstance(kt.losses.get({"module": "keras.losses", "class_name": "Tversky", "config": {"alpha": 0.2}}),
