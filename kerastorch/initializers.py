@@ -398,11 +398,8 @@ def deserialize(config, custom_objects: dict | None = None) -> Initializer:
     return cls.from_config(dict(config.get("config") or {}))
 
 
-def serialize(initializer) -> str | dict:
-    """The Keras name of a preset initializer, or its class name and config."""
-    for name, cls in _BY_NAME.items():
-        if type(initializer) is cls and not initializer.get_config().get("seed") and name not in (
-            "constant", "random_normal", "random_uniform", "truncated_normal", "variance_scaling", "orthogonal"
-        ):
-            return name
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+def serialize(initializer) -> dict:
+    """Keras's entry for an initializer: `{"module": "keras.initializers", "class_name", "config", ...}`."""
+    from .saving.serialization import serialize_initializer
+
+    return serialize_initializer(initializer)
