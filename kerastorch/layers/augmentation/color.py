@@ -65,7 +65,9 @@ class RandomContrast(_ColorAugmentation):
 
     def _transform(self, images: torch.Tensor, contrast: torch.Tensor, interpolation: str) -> torch.Tensor:
         mean = images.mean(dim=self._spatial_axes, keepdim=True)
-        return ((images - mean) * contrast.to(images.dtype) + mean).clamp_(self.value_range[0], self.value_range[1])
+        contrast = contrast.to(images.dtype)
+        # (x - mean) * c + mean as one fused pass over the images: x * c + mean * (1 - c).
+        return torch.addcmul(mean * (1.0 - contrast), images, contrast).clamp_(self.value_range[0], self.value_range[1])
 
 
 class RandomBrightness(_ColorAugmentation):
