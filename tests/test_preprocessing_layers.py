@@ -29,6 +29,7 @@ AUDIO = RNG.normal(size=(2, 3000)).astype("float32")
 SIGNAL = RNG.normal(size=(2, 300, 2)).astype("float32")
 WORDS = np.array([["a", "c", "d"], ["d", "z", "b"], ["b", "b", ""]])
 TEXT = np.array(["The quick brown fox!", "jumped over the lazy dog.", "THE DOG, the fox... and  the cat"])
+UNICODE = np.array(["Ünïcode ÄB straße", "Hello,  World!! x-y_z", "   ", "a\tb\nc"])  # ASCII-only lower/split
 NUMBERS = np.array([[3, 10, 7], [7, 7, 42], [-1, 3, 0]])
 
 
@@ -89,6 +90,20 @@ TF_ROWS = [
     ("IntegerLookup", dict(output_mode="count", max_tokens=4), NUMBERS, NUMBERS, False),
     ("IntegerLookup", dict(vocabulary=[7, 3, 42], invert=True, mask_token=0), np.array([[0, 1, 2], [3, 4, 9]]), None,
      False),
+    ("StringLookup", dict(vocabulary=["a", "b", "c", "d"], mask_token="z", output_mode="multi_hot"), WORDS, None, False),
+    ("StringLookup", dict(vocabulary=["a", "b", "c", "d", "z", ""], num_oov_indices=0), WORDS, None, False),
+    ("StringLookup", dict(vocabulary=["a", "b", "c"], invert=True, mask_token="[M]"), np.array([0, 1, 3, 4, 9]), None,
+     False),
+    ("StringLookup", dict(vocabulary=["[UNK]", "a", "b"]), WORDS, None, False),
+    ("IntegerLookup", dict(vocabulary=[7, 3, 42], oov_token=-7, invert=True), np.array([[0, 1, 2], [3, 4, 9]]), None,
+     False),
+    ("IntegerLookup", dict(vocabulary=[7, 3, 42], num_oov_indices=3, oov_method="farmhash", salt=5), NUMBERS, None,
+     False),
+    ("IntegerLookup", dict(output_mode="tf_idf"), NUMBERS, NUMBERS, False),
+    ("Hashing", dict(num_bins=50), np.array(["Ünïcode", "ÄB", "straße"]), None, False),
+    ("TextVectorization", dict(standardize="strip_punctuation", output_sequence_length=3), UNICODE, UNICODE, False),
+    ("TextVectorization", dict(split="character", output_sequence_length=30), UNICODE, UNICODE, False),
+    ("TextVectorization", dict(split=None, output_mode="one_hot"), UNICODE[:, None], UNICODE, False),
     ("TextVectorization", dict(), TEXT, TEXT, False),
     ("TextVectorization", dict(output_sequence_length=4, max_tokens=8), TEXT, TEXT, False),
     ("TextVectorization", dict(ngrams=2, output_mode="multi_hot", standardize="lower"), TEXT, TEXT, False),
