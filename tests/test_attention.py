@@ -83,8 +83,8 @@ def test_multi_head_attention_errors():
     with pytest.raises(ValueError, match="flash_attention"):
         kt.layers.MultiHeadAttention(2, 4, flash_attention=True)(
             torch.as_tensor(Q), torch.as_tensor(Q), return_attention_scores=True)
-    with pytest.raises(NotImplementedError, match="lora_rank"):
-        kt.layers.EinsumDense("ab,bc->ac", 4, lora_rank=2)
+    with pytest.raises(ValueError, match="lora_rank"):
+        kt.layers.EinsumDense("ab,bc->ac", 4, lora_rank=0)
 
 
 @pytest.mark.parametrize("equation, output_shape, bias_axes, shape", [
@@ -102,6 +102,35 @@ def test_einsum_dense_matches_keras(equation, output_shape, bias_axes, shape):
     theirs.set_weights(ours.get_weights())
     x = RNG.standard_normal(shape).astype("float32")
     _close(ours(torch.as_tensor(x)), theirs(x))
+
+
+def test_einsum_dense_lora_matches_keras(tmp_path):
+    def make(lib):
+        inputs = lib.Input((3, 4))
+        return lib.Model(inputs, lib.layers.EinsumDense("abc,cde->abde", (3, 2, 5), bias_axes="de",
+                                                        lora_rank=2, lora_alpha=4)(inputs))
+
+    ours, theirs = make(kt), make(keras)
+    layer = ours.layers[-1]
+    assert [w.name for w in layer.trainable_weights] == ["bias", "lora_kernel_a", "lora_kernel_b"]
+    assert [tuple(w.shape) for w in layer.weights] == [tuple(w.shape) for w in theirs.layers[-1].weights]
+    assert layer.get_config()["lora_rank"] == 2 and layer.get_config()["lora_alpha"] == 4
+    weights = [w + 0.1 for w in ours.get_weights()]  # a non-zero update, so the merge is exercised
+    ours.set_weights(weights)
+    theirs.set_weights(weights)
+    x = RNG.standard_normal((2, 3, 4)).astype("float32")
+    expected = _numpy(theirs(x))
+    _close(ours(torch.as_tensor(x)), expected)
+    # Keras files hold the merged kernel; loading one resets the factors (both libraries alike).
+    assert_keras_files_load_both_ways(ours, theirs, x, expected, tmp_path)
+    loaded = kt.models.load_model(str(tmp_path / "theirs.keras")).layers[-1]
+    assert not loaded.lora_kernel_b.detach().any()
+    frozen = layer.kernel.detach().clone()
+    ours.compile("sgd", "mse")
+    ours.fit(x, np.zeros((2, 3, 2, 5), "float32"), verbose=0)
+    assert torch.equal(layer.kernel.detach(), frozen) and layer.lora_kernel_b.detach().ne(0.1).any()
+    with pytest.raises(ValueError, match="already"):
+        layer.enable_lora(2)
 
 
 @pytest.mark.parametrize("cls, kwargs", [

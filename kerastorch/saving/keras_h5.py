@@ -29,6 +29,7 @@ class Slot:
     owner: nn.Module
     tensors: list[torch.Tensor] = field(default_factory=list)
     layouts: list[tuple[int, ...] | None] = field(default_factory=list)
+    resets: list[torch.Tensor] = field(default_factory=list)  # zeroed when the slot is loaded (LoRA factors)
 
     @property
     def label(self) -> str:
@@ -88,7 +89,11 @@ def _private_last(name: str) -> str:
 
 
 def _own_slot(module: nn.Module, path: str) -> Slot:
-    """The module's own weights (parameters, then float state), with their Keras layouts."""
+    """The module's own weights (parameters, then float state), with their Keras layouts; or what the
+    layer's `keras_file_weights()` says Keras files hold for it (a LoRA layer's merged kernel)."""
+    custom = module.keras_file_weights() if isinstance(module, Layer) and hasattr(module, "keras_file_weights") else None
+    if custom is not None:
+        return Slot(path, module, *custom)
     names = [n for n, p in module._parameters.items() if p is not None]
     names += [
         n for n, b in module._buffers.items()

@@ -259,6 +259,7 @@ def _plan_slot(plan: LoadPlan, slot: keras_h5.Slot, group: keras_h5.StoredGroup)
         plan.mismatches.append(f"{slot.label}: " + "; ".join(problems))
     else:
         plan.copies.extend(staged)
+        plan.copies.extend((tensor, torch.zeros_like(tensor)) for tensor in slot.resets)
 
 
 def _dtype(tensor: torch.Tensor) -> str:
