@@ -422,3 +422,29 @@ def test_keras_files_carry_the_new_metrics_and_losses(tmp_path):
     assert isinstance(back._compiled_loss.spec, kt.losses.Tversky) and back._compiled_loss.spec.get_config()["beta"] == 0.7
     got = back.evaluate(REG_TRUE[:16, :5], ML_TRUE[:16], verbose=0, return_dict=True)
     assert set(got) == {"loss", "r2", "rap"}
+
+
+def test_metrics_held_by_a_custom_metric_are_part_of_its_state():
+    class Both(kt.metrics.Metric):  # Keras's pattern: a metric built from other metrics
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.mae, self.mse = kt.metrics.MeanAbsoluteError(), kt.metrics.MeanSquaredError()
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.mae.update_state(y_true, y_pred, sample_weight)
+            self.mse.update_state(y_true, y_pred, sample_weight)
+
+        def result(self):
+            return self.mae.result() + self.mse.result()
+
+    metric = Both()
+    assert len(metric.variables) == 4 and _base_name(metric.name) == "both"
+    metric.update_state(torch.as_tensor(REG_TRUE), torch.as_tensor(REG_PRED))
+    expected = float(kt.metrics.mean_absolute_error(torch.as_tensor(REG_TRUE), torch.as_tensor(REG_PRED)).mean()
+                     + kt.metrics.mean_squared_error(torch.as_tensor(REG_TRUE), torch.as_tensor(REG_PRED)).mean())
+    assert float(metric.result()) == pytest.approx(expected, rel=1e-5)
+    assert float(metric.stateless_result(metric.stateless_reset_state())) == 0.0
+    metric.reset_state()
+    assert all(not v.any() for v in metric.variables)
+    metric.to("meta")
+    assert all(v.device.type == "meta" for v in metric.variables)

@@ -106,7 +106,11 @@ class Metric:
 
     @property
     def variables(self) -> list[torch.Tensor]:
-        return list(self._variables)
+        """The state tensors, then those of metrics held as attributes (Keras tracks those too)."""
+        return list(self._variables) + [v for metric in self._submetrics() for v in metric.variables]
+
+    def _submetrics(self) -> list["Metric"]:
+        return [value for key, value in vars(self).items() if isinstance(value, Metric)]
 
     def to(self, device: torch.device | str) -> "Metric":
         """Move the state to `device` (the trainer does this once, before the first step)."""
@@ -115,6 +119,8 @@ class Metric:
         if self._variables and self._variables[0].device != device:
             with torch.inference_mode(False):
                 self._move(device)
+        for metric in self._submetrics():
+            metric.to(device)
         return self
 
     def _follow(self, value: Any) -> None:
@@ -138,6 +144,8 @@ class Metric:
         with torch.no_grad():
             for value, initial in zip(self._variables, self._initial):
                 value.copy_(initial)
+        for metric in self._submetrics():
+            metric.reset_state()
 
     def update_state(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError(f"Metric {self.name!r} ({type(self).__name__}) must implement update_state().")
@@ -155,7 +163,7 @@ class Metric:
         saved = self._swap_in(metric_variables)
         try:
             self.update_state(*args, **kwargs)
-            return [value.clone() for value in self._variables]
+            return [value.clone() for value in self.variables]
         finally:
             self._swap_in(saved)
 
@@ -170,17 +178,19 @@ class Metric:
 
     def stateless_reset_state(self) -> list[torch.Tensor]:
         """Keras's functional reset: fresh state values, the metric's own state untouched."""
-        return [initial.clone() for initial in self._initial]
+        return [initial.clone() for initial in self._initial] + [
+            value for metric in self._submetrics() for value in metric.stateless_reset_state()]
 
     def _swap_in(self, values: list[Any]) -> list[torch.Tensor]:
-        if len(values) != len(self._variables):
+        variables = self.variables
+        if len(values) != len(variables):
             raise ValueError(
-                f"Metric {self.name!r}: metric_variables must hold one tensor per variable ({len(self._variables)}), "
+                f"Metric {self.name!r}: metric_variables must hold one tensor per variable ({len(variables)}), "
                 f"received {len(values)}; pass a list like metric.variables."
             )
-        saved = [value.clone() for value in self._variables]
+        saved = [value.clone() for value in variables]
         with torch.no_grad():
-            for value, given in zip(self._variables, values):
+            for value, given in zip(variables, values):
                 value.copy_(torch.as_tensor(given))
         return saved
 
