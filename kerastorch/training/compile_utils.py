@@ -278,15 +278,15 @@ class CompiledMetrics:
         metric_of = dict(zip(names, self.all_metrics()))
         saved = None
         if shard.active:
-            saved = [([v.clone() for v in m._variables], getattr(m, "count", None)) for m in own]
+            saved = [([v.clone() for v in m.variables], getattr(m, "count", None)) for m in own]
             counts = [m for m in own if isinstance(m, LossTracker)]
             device = self._device or torch.device("cpu")
-            flat = [v for m in own for v in m._variables] + [torch.tensor(float(m.count), device=device) for m in counts]
+            flat = [v for m in own for v in m.variables] + [torch.tensor(float(m.count), device=device) for m in counts]
             reduced = distributed.all_reduce_sum(flat)
             offset = 0
             with torch.no_grad():
                 for m in own:
-                    for v in m._variables:
+                    for v in m.variables:
                         v.copy_(reduced[offset])
                         offset += 1
                 for m in counts:
@@ -321,7 +321,7 @@ class CompiledMetrics:
             if saved is not None:
                 with torch.no_grad():
                     for m, (variables, count) in zip(own, saved):
-                        for v, s in zip(m._variables, variables):
+                        for v, s in zip(m.variables, variables):
                             v.copy_(s)
                         if count is not None:
                             m.count = count
