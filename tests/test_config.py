@@ -169,7 +169,22 @@ def test_enable_unsafe_deserialization_lets_lambdas_load(tmp_path):
     torch.testing.assert_close(loaded(torch.zeros(1, 2)), torch.ones(1, 2))
 
 
-def test_clear_session_resets_what_keras_resets():
+@pytest.fixture
+def _keep_name_counters():
+    """clear_session resets auto-name counters; later tests compare auto names across the two libraries, so
+    both libraries' counters are put back as they were."""
+    from keras.src.backend.common import global_state
+
+    from kerastorch.layers import layer
+
+    ours, theirs = dict(layer._NAME_COUNTS), (global_state.GLOBAL_STATE_TRACKER, global_state.GLOBAL_SETTINGS_TRACKER)
+    yield
+    layer._NAME_COUNTS.clear()
+    layer._NAME_COUNTS.update(ours)
+    global_state.GLOBAL_STATE_TRACKER, global_state.GLOBAL_SETTINGS_TRACKER = theirs
+
+
+def test_clear_session_resets_what_keras_resets(_keep_name_counters):
     for lib in (kt, keras):
         lib.layers.Dense(1)
         lib.config.set_dtype_policy("mixed_float16")

@@ -162,3 +162,29 @@ def test_serialize_and_deserialize_keras_object_match_keras():
     assert kt.utils.serialize_keras_object(doubled) == keras.utils.serialize_keras_object(doubled)
     out = rebuilt(torch.ones(1, 2))
     assert out.shape == (1, 3)
+
+
+OBJECTS = [  # (kerastorch object, Keras object): each library's entry read by the other
+    (kt.losses.MeanSquaredError(), keras.losses.MeanSquaredError()),
+    (kt.metrics.AUC(num_thresholds=50), keras.metrics.AUC(num_thresholds=50)),
+    (kt.optimizers.Adam(learning_rate=0.01), keras.optimizers.Adam(learning_rate=0.01)),
+    (kt.initializers.HeNormal(seed=3), keras.initializers.HeNormal(seed=3)),
+    (kt.regularizers.L2(0.1), keras.regularizers.L2(0.1)),
+]
+
+
+@pytest.mark.parametrize("ours,theirs", OBJECTS, ids=lambda o: type(o).__name__)
+def test_non_layer_objects_deserialize_both_ways(ours, theirs):
+    from_keras = kt.utils.deserialize_keras_object(keras.utils.serialize_keras_object(theirs))
+    from_ours = keras.utils.deserialize_keras_object(kt.utils.serialize_keras_object(ours))
+    assert type(from_keras).__name__ == type(from_ours).__name__ == type(theirs).__name__
+    keys = set(theirs.get_config()) & set(from_keras.get_config())
+    assert keys and all(np.allclose(from_keras.get_config()[k], theirs.get_config()[k]) if isinstance(
+        theirs.get_config()[k], float) else from_keras.get_config()[k] == theirs.get_config()[k] for k in keys)
+
+
+def test_plain_values_and_functions_deserialize_as_keras():
+    for value in ("relu", 3, [1, "a"], {"k": 2.5}, None):
+        assert kt.utils.deserialize_keras_object(value) == keras.utils.deserialize_keras_object(value)
+    entry = keras.utils.serialize_keras_object(doubled)
+    assert kt.utils.deserialize_keras_object(entry) is doubled is keras.utils.deserialize_keras_object(entry)

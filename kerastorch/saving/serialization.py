@@ -357,17 +357,44 @@ def _holds_bytecode(value: Any) -> bool:
     return False
 
 
-def deserialize_keras_object(entry: dict, custom_objects: dict | None = None, safe_mode: bool | None = None) -> Layer:
-    """Build a layer or model from its Keras-format config (checked as a whole first).
+def deserialize_keras_object(entry: Any, custom_objects: dict | None = None, safe_mode: bool | None = None) -> Any:
+    """The object a Keras-format config describes: a layer or model (its config checked as a whole first), a
+    function, a loss, metric, optimizer, initializer, regularizer or constraint; plain values come back as
+    they are (lists and dicts with their items read).
 
     `safe_mode=None` keeps the surrounding load's setting (True outside any load).
     """
     with loading_scope(custom_objects, safe_mode) as (objects, safe):
-        reader = _OBJECT_READERS.get(entry.get("module")) if isinstance(entry, dict) else None
+        if isinstance(entry, list):
+            return [deserialize_keras_object(item) for item in entry]
+        if not isinstance(entry, dict):
+            return entry
+        if "class_name" not in entry:
+            return {key: deserialize_keras_object(value) for key, value in entry.items()}
+        if entry["class_name"] in ("function", "__lambda__"):
+            return function_from(entry, objects, safe)
+        if entry["class_name"] in _VALUE_CLASSES:
+            return deserialize_value(entry)
+        reader = _OBJECT_READERS.get(entry.get("module"))
         if reader is not None:
             return reader(entry, lookup_objects(objects))
+        kind = _compile_kind(entry.get("module"))
+        if kind is not None:
+            from .compile_state import _object_from
+
+            return _object_from(entry, kind, objects)
         check_config(entry, objects, safe)
         return _deserialize(entry, objects, safe)
+
+
+def _compile_kind(module: Any) -> str | None:
+    """"losses", "metrics" or "optimizers" for Keras's (and kerastorch's) modules of those objects."""
+    for kind in ("losses", "metrics", "optimizers"):
+        if isinstance(module, str) and (module in (f"keras.{kind}", f"kerastorch.{kind}")
+                                        or module.startswith((f"keras.{kind}.", f"kerastorch.{kind}.",
+                                                              f"keras.src.{kind}.", f"keras.src.backend.torch.{kind}"))):
+            return kind
+    return None
 
 
 def _read_regularizer(entry: dict, custom_objects: dict) -> Any:
