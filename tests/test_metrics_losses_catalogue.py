@@ -448,3 +448,26 @@ def test_metrics_held_by_a_custom_metric_are_part_of_its_state():
     assert all(not v.any() for v in metric.variables)
     metric.to("meta")
     assert all(v.device.type == "meta" for v in metric.variables)
+
+
+@pytest.mark.cuda
+def test_metric_updates_never_wait_for_the_gpu():
+    """With CUDA's sync debugging set to error, every metric's update_state runs (results may sync)."""
+    cuda = torch.device("cuda")
+    rows = [r for r in METRICS if r[0] not in ("Mean", "Sum")]
+    metrics = []
+    for name, kwargs, y_true, y_pred, weights in rows:
+        metric = getattr(kt.metrics, name)(**kwargs)
+        tensors = [torch.as_tensor(a[:16]).to(cuda) for a in (y_true, y_pred, weights)]
+        metric.update_state(*tensors[:2], sample_weight=tensors[2])  # first call: lazily built state, caches
+        metrics.append((metric, tensors))
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for metric, (y_true, y_pred, weights) in metrics:
+            metric.update_state(y_true, y_pred)
+            metric.update_state(y_true, y_pred, sample_weight=weights)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    for metric, _ in metrics:
+        assert all(v.device.type == "cuda" for v in metric.variables)

@@ -82,7 +82,7 @@ _FUNCTIONS_BY_NAME: dict[str, Callable] = {fn.__name__: fn for fn in _FUNCTIONS}
 def get(identifier: Any) -> Any:
     """A metric from a Keras name (`"auc"`, `"F1Score"`), a config dict, a Metric, a Metric class,
     a torchmetrics metric or a function `fn(y_true, y_pred)` (wrapped in a MeanMetricWrapper)."""
-    if isinstance(identifier, Metric) or _is_torchmetric(identifier):
+    if identifier is None or isinstance(identifier, Metric) or _is_torchmetric(identifier):
         return identifier
     if isinstance(identifier, dict):
         return get(deserialize(identifier))

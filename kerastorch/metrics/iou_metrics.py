@@ -42,7 +42,10 @@ class _IoUBase(Metric):
                 y_true = y_true.argmax(dim=self.axis)
             if not self.sparse_y_pred:
                 y_pred = y_pred.argmax(dim=self.axis)
-            weight = as_input(1 if sample_weight is None else sample_weight, device, dtype)
+            if sample_weight is None:  # made on the device: no host-to-device copy per update
+                weight = torch.ones(y_true.shape, dtype=dtype, device=device)
+            else:
+                weight = as_input(sample_weight, device, dtype)
             while 0 < weight.ndim < y_true.ndim:  # per-sample weights cover every value of the sample
                 weight = weight.unsqueeze(-1)
             weight = weight.expand(y_true.shape).reshape(-1)

@@ -157,7 +157,10 @@ class R2Score(Metric):
             y_true, y_pred = same_rank(y_true, y_pred)
             if not self._built:
                 self._build(y_true, y_pred)
-            weight = as_input(1.0 if sample_weight is None else sample_weight, device, self._torch_dtype)
+            if sample_weight is None:  # made on the device: no host-to-device copy per update
+                weight = torch.ones_like(y_true)
+            else:
+                weight = as_input(sample_weight, device, self._torch_dtype)
             if weight.ndim == 1:
                 weight = weight.unsqueeze(1)
             weight = weight.expand(y_true.shape)
