@@ -340,3 +340,15 @@ def test_text_vectorization_custom_functions_round_trip():
     rebuilt = kt.layers.deserialize(json.loads(json.dumps(kt.layers.serialize(layer))))
     assert rebuilt.standardize is shout
     np.testing.assert_array_equal(to_numpy(rebuilt(["ab", "ba c"])), [[2, 3, 0, 0], [3, 2, 1, 1]])
+
+
+@pytest.mark.skipif(not HAVE_TF, reason="compares with TensorFlow's own hashes")
+def test_string_hashes_equal_tensorflows():
+    """FarmHash fingerprints and keyed SipHash for every length branch (0-16, 17-32, 33-64, 64-byte blocks)."""
+    from kerastorch.layers.preprocessing.fingerprint import fingerprint64, siphash24
+
+    data = [bytes(RNG.integers(0, 256, n, dtype=np.uint8)) for n in [*range(0, 140), 255, 256, 1000]]
+    expected = tensorflow.fingerprint(tensorflow.constant(data), method="farmhash64").numpy()
+    assert [fingerprint64(d) for d in data] == [int.from_bytes(row.tobytes(), "little") for row in expected]
+    buckets = tensorflow.strings.to_hash_bucket_strong(tensorflow.constant(data), 1_000_003, [2**62 + 5, 77]).numpy()
+    assert [siphash24((2**62 + 5, 77), d) % 1_000_003 for d in data] == buckets.tolist()

@@ -25,6 +25,7 @@ class IndexLookup(HostLayer):
     """The machinery shared by StringLookup and IntegerLookup (Keras's IndexLookup)."""
 
     _text = True
+    _frozen = False  # set by the first call: then an encoded output's width may not change
 
     def __init__(self, max_tokens: int | None, num_oov_indices: int, mask_token: Any, oov_token: Any,
                  vocabulary: Any = None, idf_weights: Any = None, invert: bool = False, output_mode: str = "int",
@@ -172,8 +173,6 @@ class IndexLookup(HostLayer):
         if idf_weights is not None:
             device = self._device()
             self.idf_weights = torch.as_tensor(idf_weights, dtype=torch.float32, device=device)
-
-    _frozen = False
 
     def _device(self) -> torch.device:
         return self.idf_weights.device if self.idf_weights is not None else torch.device("cpu")
