@@ -464,6 +464,9 @@ class AUC(_ConfusionMetric):
             self._built = True
         if self._from_logits:
             y_pred = torch.sigmoid(y_pred)
+        self._follow(y_pred)
+        if self.label_weights is not None and self.label_weights.device != self.device:
+            self.label_weights = self.label_weights.to(self.device)  # once, not a copy per update
         label_weights = None if self.multi_label else self.label_weights
         self._add_counts(y_true, y_pred, sample_weight, multi_label=self.multi_label, label_weights=label_weights)
 
