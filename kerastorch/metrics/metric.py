@@ -19,6 +19,8 @@ def metric_dtype(dtype: Any) -> str:
     """Keras's compute dtype name for a metric's `dtype` argument (None -> floatx)."""
     if dtype is None:
         return config.floatx()
+    if isinstance(dtype, dict):  # a serialized dtype policy ({"class_name": "DTypePolicy", "config": {"name": ...}})
+        dtype = (dtype.get("config") or {}).get("name", dtype)
     dtype = getattr(dtype, "compute_dtype", dtype)  # a dtype policy
     if isinstance(dtype, str):
         if dtype.startswith("mixed_"):
