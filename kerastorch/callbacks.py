@@ -281,10 +281,10 @@ class EarlyStopping(_Monitor):
 
     def on_train_end(self, logs=None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0 and is_chief():
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0 and is_chief():
-                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+                print_msg(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
 
 
@@ -331,11 +331,11 @@ class ModelCheckpoint(_Monitor):
             current = self._value(logs)
             if current is None or not self._improved(current, self.best):
                 if self.verbose > 0 and current is not None and is_chief():
-                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best}")
+                    print_msg(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best}")
                 return
             previous, self.best = self.best, current
             if self.verbose > 0 and is_chief():
-                print(f"Epoch {epoch + 1}: {self.monitor} improved from {previous} to {current}, saving model")
+                print_msg(f"Epoch {epoch + 1}: {self.monitor} improved from {previous} to {current}, saving model")
         if not is_chief():
             return
         try:
@@ -346,7 +346,7 @@ class ModelCheckpoint(_Monitor):
                 f"logs {sorted(logs)}."
             ) from None
         if self.verbose > 0 and not self.save_best_only:
-            print(f"Epoch {epoch + 1}: saving model to {path}")
+            print_msg(f"Epoch {epoch + 1}: saving model to {path}")
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         if self.save_weights_only:  # both writes are atomic: a crash leaves the old file or the new one
             self.model.save_weights(path, overwrite=True)
@@ -391,7 +391,7 @@ class ReduceLROnPlateau(_Monitor):
                     new = max(old * self.factor, self.min_lr)
                     optimizers.set_learning_rate(optimizer, new)
                     if self.verbose > 0 and is_chief():
-                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+                        print_msg(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
                     self.cooldown_counter, self.wait = self.cooldown, 0
 
 
@@ -414,7 +414,7 @@ class LearningRateScheduler(Callback):
             raise ValueError(f"LearningRateScheduler: the schedule must return a float, received {value!r}.")
         optimizers.set_learning_rate(optimizer, float(value))
         if self.verbose > 0 and is_chief():
-            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(value)}.")
+            print_msg(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(value)}.")
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         if isinstance(logs, dict):
@@ -466,7 +466,7 @@ class TerminateOnNaN(Callback):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             if is_chief():
-                print(f"Batch {batch}: Invalid loss, terminating training")
+                print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 
 
