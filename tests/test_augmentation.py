@@ -56,7 +56,7 @@ LAYERS = [
     ("RandomColorJitter", dict(brightness_factor=0.2, contrast_factor=0.3, saturation_factor=(0.4, 0.6),
                                hue_factor=0.1)),
     ("RandomColorDegeneration", dict(factor=0.4)),
-    ("RandAugment", dict(num_ops=3, factor=0.4)),
+    ("RandAugment", dict(num_ops=2, factor=0.4)),
     ("AugMix", dict(num_chains=2, chain_depth=2, all_ops=False)),
     ("CutMix", dict(factor=0.8)),
     ("MixUp", dict(alpha=0.4)),
