@@ -115,18 +115,18 @@ ROWS = [
     ("GlobalAvgPool1D", dict(), (2, 6, 3), {}, False),
     ("GlobalAvgPool2D", dict(), (2, 5, 5, 3), {}, False),
     ("GlobalAvgPool3D", dict(data_format=CF), (1, 4, 4, 4, 2), {}, False),
-    ("AdaptiveAveragePooling1D", dict(output_size=3), (2, 7, 3), {}, False),
+    ("AdaptiveAveragePooling1D", dict(output_size=3), (2, 7, 3), {}, True),
     ("AdaptiveAveragePooling2D", dict(output_size=(2, 3)), (2, 5, 7, 3), {}, True),
-    ("AdaptiveAveragePooling3D", dict(output_size=2, data_format=CF), (1, 2, 5, 4, 3), {}, False),
-    ("AdaptiveMaxPooling1D", dict(output_size=4, data_format=CF), (2, 3, 9), {}, False),
+    ("AdaptiveAveragePooling3D", dict(output_size=2, data_format=CF), (1, 2, 5, 4, 3), {}, True),
+    ("AdaptiveMaxPooling1D", dict(output_size=4, data_format=CF), (2, 3, 9), {}, True),
     ("AdaptiveMaxPooling2D", dict(output_size=3), (2, 7, 5, 2), {}, True),
-    ("AdaptiveMaxPooling3D", dict(output_size=(2, 1, 3)), (1, 4, 3, 5, 2), {}, False),
+    ("AdaptiveMaxPooling3D", dict(output_size=(2, 1, 3)), (1, 4, 3, 5, 2), {}, True),
     ("GaussianNoise", dict(stddev=0.3, seed=3), (2, 5, 4), {}, True),
-    ("GaussianDropout", dict(rate=0.3), (2, 5, 4), {}, False),
-    ("AlphaDropout", dict(rate=0.2, noise_shape=(None, 1, 4), seed=5), (2, 5, 4), {}, False),
+    ("GaussianDropout", dict(rate=0.3), (2, 5, 4), {}, True),
+    ("AlphaDropout", dict(rate=0.2, noise_shape=(None, 1, 4), seed=5), (2, 5, 4), {}, True),
     ("SpatialDropout1D", dict(rate=0.3, seed=2), (2, 5, 4), {}, True),
-    ("SpatialDropout2D", dict(rate=0.4, data_format=CF), (2, 3, 4, 5), {}, False),
-    ("SpatialDropout3D", dict(rate=0.4, seed=1), (1, 2, 3, 4, 2), {}, False),
+    ("SpatialDropout2D", dict(rate=0.4, data_format=CF), (2, 3, 4, 5), {}, True),
+    ("SpatialDropout3D", dict(rate=0.4, seed=1), (1, 2, 3, 4, 2), {}, True),
     ("ActivityRegularization", dict(l1=0.1, l2=0.2), (2, 5, 4), {}, True),
     ("GroupNormalization", dict(groups=2, gamma_initializer=RANDOM, beta_initializer=RANDOM), (2, 5, 4), {}, True),
     ("GroupNormalization", dict(groups=-1, axis=1, epsilon=0.1), (2, 3, 4, 5), {}, False),
@@ -440,6 +440,15 @@ def test_max_num_bounding_boxes_equals_keras(count, batched):
     assert layer_config(ours) == _json(theirs.get_config())
     images = torch.ones(2, 4, 4, 3)
     assert ours(images) is images
+
+
+def test_max_num_bounding_boxes_keras_files_both_ways(tmp_path):
+    from keras_twin import assert_keras_files_load_both_ways
+
+    images = np.random.default_rng(0).uniform(0, 1, (2, 5, 5, 3)).astype("float32")
+    theirs = keras.Sequential([keras.Input((5, 5, 3)), keras.layers.MaxNumBoundingBoxes(3, bounding_box_format="xyxy")])
+    ours = kt.Sequential([kt.Input((5, 5, 3)), kt.layers.MaxNumBoundingBoxes(3, bounding_box_format="xyxy")])
+    assert_keras_files_load_both_ways(ours, theirs, images, images, tmp_path)
 
 
 def test_max_num_bounding_boxes_fill_value_and_errors():
