@@ -155,6 +155,10 @@ def main() -> None:
     if args.device.startswith("cuda"):
         kt.mixed_precision.set_global_policy("mixed_bfloat16")  # fit/evaluate run under bf16 autocast
         torch.backends.cudnn.benchmark = True
+    elif args.base == "digits":
+        # 16x16 images through a small convnet: one thread is as fast as several for ops this small, and
+        # does not slow to a crawl when other processes share the cores (OpenMP threads wait on each other)
+        torch.set_num_threads(1)
 
     blueprint_freeze_all_but_last(args.device)
 
