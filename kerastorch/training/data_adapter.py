@@ -203,6 +203,9 @@ class ArrayAdapter:
             order = same_on_all_ranks(order)
         if order is not None and self._on_device:
             order = order.pin_memory().to(self.device, non_blocking=True)
+        if self._single and not self.shard.active and (self._on_device or self._in_place):
+            yield from self._plain_epoch(order)
+            return
         for step in range(self.steps):
             start, stop = step * self.batch_size, min((step + 1) * self.batch_size, self.n)
             if not self.shard.active:
@@ -214,6 +217,19 @@ class ArrayAdapter:
             mine, real = rank_slice(indices, self.shard)
             x, y, w = self._take(mine.to(self.device) if self._on_device else mine)
             yield padded_batch(x, y, w, len(mine), real, stop - start, self.shard, self.device)
+
+    def _plain_epoch(self, order: torch.Tensor | None) -> Iterator[Batch]:
+        """One array each, already on the device, one process: the slices a hand-written loop takes."""
+        x, y, w, size, n = self.x, self.y, self.sample_weight, self.batch_size, self.n
+        for start in range(0, min(self.steps * size, n), size):
+            stop = min(start + size, n)
+            if order is None:
+                yield Batch(x[start:stop], None if y is None else y[start:stop],
+                            None if w is None else w[start:stop], stop - start, stop - start)
+            else:
+                index = order[start:stop]
+                yield Batch(x.index_select(0, index), None if y is None else y.index_select(0, index),
+                            None if w is None else w.index_select(0, index), stop - start, stop - start)
 
     def _contiguous_epoch(self) -> Iterator[Batch]:
         """Prediction under DDP: each rank takes one contiguous block, so gathering keeps the order."""
