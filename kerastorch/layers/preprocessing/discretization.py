@@ -9,7 +9,7 @@ import torch
 
 from ..layer import Layer
 from .category_encoding import check_output_mode, encode_categorical, refuse_sparse
-from .normalization import batches
+from .host import batches
 
 
 # Keras's approximate quantiles: a summary is a (2, n) array of sorted values and their weights; batches

@@ -1,9 +1,10 @@
-"""Shared by the layers that read strings (hashing, lookups, text): inputs are gathered on the host as
-numpy arrays (text as Python `str`), and outputs go back to the device the input came from."""
+"""Shared by the preprocessing layers: inputs of the string layers (hashing, lookups, text) are gathered
+on the host as numpy arrays (text as Python `str`), outputs go back to the device the input came from;
+and `adapt()` data is read batch by batch."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import torch
@@ -34,3 +35,16 @@ def host_array(inputs: Any, encoding: str = "utf-8") -> tuple[np.ndarray, torch.
 
 def is_text(array: np.ndarray) -> bool:
     return array.dtype.kind == "O" or array.dtype.kind in "SU"
+
+
+def batches(data: Any) -> Iterable[Any]:
+    """The batches of `adapt()` data that is not one array: a DataLoader or any iterable of batches, or a
+    sequence such as a PyDataset (`len` and indexing); `(x, y, ...)` batches contribute their `x` (a
+    DataLoader collates those into lists)."""
+    if hasattr(data, "__len__") and hasattr(data, "__getitem__") and not hasattr(data, "__iter__"):
+        data = (data[i] for i in range(len(data)))
+    for batch in data:
+        if isinstance(batch, tuple) or (isinstance(batch, list) and len(batch) in (2, 3)
+                                        and all(hasattr(part, "shape") for part in batch)):
+            batch = batch[0]
+        yield batch

@@ -15,8 +15,7 @@ import torch
 from .category_encoding import check_output_mode, encode_categorical, refuse_sparse
 from .fingerprint import fingerprint64, siphash24
 from .hashing import hash_buckets, salt_pair
-from .host import HostLayer, host_array
-from .normalization import batches
+from .host import HostLayer, batches, host_array
 
 _INT64_MAX = np.iinfo(np.int64).max
 

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch
 
 from ... import config
 from ..layer import Layer
-
-
-def batches(data: Any) -> Iterable[Any]:
-    """The batches of `adapt()` data that is not one array: a DataLoader or any iterable of batches, or a
-    sequence such as a PyDataset (`len` and indexing); `(x, y, ...)` batches contribute their `x` (a
-    DataLoader collates those into lists)."""
-    if hasattr(data, "__len__") and hasattr(data, "__getitem__") and not hasattr(data, "__iter__"):
-        data = (data[i] for i in range(len(data)))
-    for batch in data:
-        if isinstance(batch, tuple) or (isinstance(batch, list) and len(batch) in (2, 3)
-                                        and all(hasattr(part, "shape") for part in batch)):
-            batch = batch[0]
-        yield batch
+from .host import batches
 
 
 class Normalization(Layer):

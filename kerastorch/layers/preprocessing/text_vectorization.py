@@ -10,9 +10,8 @@ import numpy as np
 import torch
 
 from .category_encoding import check_output_mode, encode_categorical
-from .host import HostLayer, host_array
+from .host import HostLayer, batches, host_array
 from .lookup import StringLookup
-from .normalization import batches
 
 # TensorFlow's `strings.lower` (no encoding given) and `strings.split` work on ASCII only.
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
