@@ -169,6 +169,9 @@ def test_unbatched_label_modes_and_channels_first(image_dir):
     no_label_mode = kt.utils.image_dataset_from_directory(image_dir, label_mode=None, image_size=4, batch_size=100,
                                                           shuffle=False, verbose=False, num_workers=0)
     assert torch.equal(next(iter(no_label_mode)), batch) and no_label_mode.class_names is None  # as in Keras
+    for workers in (-1, "2", True):
+        with pytest.raises(ValueError, match="num_workers"):
+            kt.utils.image_dataset_from_directory(image_dir, image_size=4, verbose=False, num_workers=workers)
     default = kt.utils.image_dataset_from_directory(image_dir, image_size=4, verbose=False)
     assert default.num_workers == min(4, os.cpu_count()) and default.pin_memory == torch.cuda.is_available()
 

@@ -171,11 +171,15 @@ def default_workers() -> int:
     return min(4, os.cpu_count() or 1)
 
 
+def check_workers(num_workers: Any) -> None:
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+        raise ValueError(f"`num_workers` must be a non-negative integer, received num_workers={num_workers!r}.")
+
+
 def make_loader(dataset: Dataset, batch_size: int | None, shuffle: bool, seed: int | None, num_workers: int,
                 collate_fn: Callable | None = None, pin_memory: bool | None = None) -> DataLoader:
     """A DataLoader over `dataset`: reshuffled each epoch from a generator seeded with `seed` (so runs repeat)."""
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-        raise ValueError(f"`num_workers` must be a non-negative integer, received num_workers={num_workers!r}.")
+    check_workers(num_workers)
     if shuffle:
         generator = torch.Generator()
         generator.manual_seed(int(seed) if seed is not None else int(torch.empty((), dtype=torch.int64).random_()))
@@ -201,6 +205,8 @@ def datasets_from_directory(caller: str, directory: Any, *, labels: Any, label_m
     Each loader carries Keras's `class_names` and `file_paths` attributes.
     """
     check_arguments(caller, labels, label_mode, class_names, validation_split, subset, shuffle, seed, batch_size)
+    if num_workers is not None:
+        check_workers(num_workers)
     if labels is None or label_mode is None:
         labels, label_mode = None, None
     if seed is None:
