@@ -465,7 +465,7 @@ def test_seeds_reproduce_the_sequence_of_draws_and_live_in_state_dict(name, kwar
     kwargs = dict(kwargs, seed=7)
     first, second, other = (getattr(kt.layers, name)(**dict(kwargs, seed=s)) for s in (7, 7, 8))
     a1 = first(x, training=True)
-    saved = first.state_dict()
+    saved = {key: value.clone() for key, value in first.state_dict().items()}  # a snapshot, as torch.save takes
     assert list(saved) == ["seed_generator_state"] and first.weights == []  # state, not a weight (as in Keras)
     a2 = first(x, training=True)
     torch.testing.assert_close(second(x, training=True), a1)
@@ -492,6 +492,11 @@ def test_seed_state_travels_in_model_state_dicts_and_files(tmp_path):
     assert torch.equal(torch.get_rng_state(), state)
     with pytest.raises(RuntimeError, match="seed_generator_state"):
         kt.layers.RandomRotation(0.2, seed=1).load_state_dict({})
+    for path in (tmp_path / "w.safetensors", tmp_path / "w.pt"):  # weight files of torch layouts carry it too
+        trained.save_weights(path)
+        loaded = model()
+        loaded.load_weights(path)
+        torch.testing.assert_close(loaded.train()(torch.tensor(PIXELS)), trained(torch.tensor(PIXELS)))
 
 
 # ------------------------------------------------------------------------------ inputs and arguments

@@ -158,8 +158,9 @@ class BaseImageAugmentationLayer(Layer):
 
     def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
         super()._save_to_state_dict(destination, prefix, keep_vars)
-        if self._seed_generator is not None:
-            destination[prefix + _SEED_KEY] = self._seed_generator.state.detach().clone()
+        if self._seed_generator is not None:  # shares storage, like parameters: loaders copy into it in place
+            state = self._seed_generator.state
+            destination[prefix + _SEED_KEY] = state if keep_vars else state.detach()
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict, strict: bool,
                               missing_keys: list, unexpected_keys: list, error_msgs: list) -> None:
