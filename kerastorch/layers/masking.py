@@ -147,8 +147,8 @@ def attach_masks(outputs: Any, masks: Any) -> None:
 
 def with_keras_masks(outputs: Any, masks: Any) -> Any:
     """A masked model's outputs carrying their masks as `_keras_mask`, as Keras's do (so losses and
-    metrics skip masked steps); not inside `torch.compile`, which cannot set tensor attributes."""
-    if masks is not None and not torch.compiler.is_compiling():
+    metrics skip masked steps); `torch.compile` replays the attribute on its outputs too."""
+    if masks is not None:
         attach_masks(outputs, masks)
     return outputs
 
