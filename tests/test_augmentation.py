@@ -267,6 +267,46 @@ def test_random_warps_equal_keras_for_keras_drawn_parameters(name, kwargs):
     np.testing.assert_allclose(ours._transform(x, ours_params, ours.interpolation).numpy(), expected, atol=1e-4)
 
 
+def _t(value):
+    return torch.as_tensor(np.asarray(value.detach().cpu() if hasattr(value, "detach") else value))
+
+
+# Keras's drawn parameters (its `get_random_transformation`) in our layers' own form.
+KERAS_DRAWS = [
+    ("RandomHue", dict(factor=0.4, value_range=(0, 1)), lambda p: _t(p["factor"])),
+    ("RandomSaturation", dict(factor=(0.1, 0.9), value_range=(0, 1)), lambda p: _t(p["factor"])),
+    ("RandomSharpness", dict(factor=0.9, value_range=(0, 1), data_format=CF), lambda p: _t(p["factor"]).view(-1, 1, 1, 1) * 2),
+    ("RandomGrayscale", dict(factor=0.5), lambda p: _t(p).view(-1)),
+    ("RandomColorDegeneration", dict(factor=0.8, value_range=(0, 1)), lambda p: _t(p["factor"])),
+    ("RandomInvert", dict(factor=0.7, value_range=(0, 1)), lambda p: _t(p["apply_inversion"])),
+    ("RandomPosterization", dict(factor=(2, 7), value_range=(0, 1)), lambda p: _t(p["shift_factor"])),
+    ("Solarization", dict(addition_factor=0.3, threshold_factor=(0.2, 0.9), value_range=(0, 1)),
+     lambda p: (_t(p["additions"]), _t(p["thresholds"]))),
+    ("RandomGaussianBlur", dict(factor=0.7, kernel_size=5, sigma=(0.2, 1.0), value_range=(0, 1)),
+     lambda p: (_t(p["should_apply_blur"]), _t(p["blur_factor"]).view(1, 2).expand(len(IMAGES), 2))),
+    ("RandomErasing", dict(scale=(0.1, 0.5), value_range=(0, 1)),
+     lambda p: (_t(p["batch_masks"]) & _t(p["apply_erasing"]).view(-1, 1, 1, 1), _t(p["fill_value"]))),
+    ("CutMix", dict(), lambda p: (_t(p["batch_masks"]), _t(p["mix_weight"]), _t(p["permutation_order"]).long())),
+    ("MixUp", dict(alpha=0.5), lambda p: (_t(p["mix_weight"]), _t(p["permutation_order"]))),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,convert", KERAS_DRAWS, ids=[row[0] for row in KERAS_DRAWS])
+def test_transforms_equal_keras_for_keras_drawn_parameters(name, kwargs, convert):
+    """Keras's random parameters, applied by our layer, give Keras's images (and labels where mixed)."""
+    x = torch.tensor(_inputs(kwargs))
+    theirs = getattr(keras.layers, name)(seed=11, **kwargs)
+    params = theirs.get_random_transformation(x, training=True)
+    ours = getattr(kt.layers, name)(**kwargs)
+    ours_params = convert(params)
+    expected = np.asarray(theirs.transform_images(x, params, training=True))
+    np.testing.assert_allclose(ours._transform(x, ours_params, "bilinear").numpy(), expected, atol=1e-5)
+    if name in ("CutMix", "MixUp"):
+        labels = torch.nn.functional.one_hot(torch.arange(len(x)), len(x)).float()
+        expected = np.asarray(theirs.transform_labels(labels, params, training=True))
+        np.testing.assert_allclose(ours._transform_labels(labels, ours_params).numpy(), expected, atol=1e-6)
+
+
 # ------------------------------------------------------------------------------ training statistics
 
 def _changed(out, x):

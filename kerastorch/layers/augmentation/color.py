@@ -286,7 +286,7 @@ class RandomGaussianBlur(_ColorAugmentation):
     def _transform(self, images: torch.Tensor, params: tuple, interpolation: str) -> torch.Tensor:
         apply, sigmas = params
         nchw = images.permute(0, 3, 1, 2) if self.data_format == "channels_last" else images
-        out = gaussian_blur(nchw, self.kernel_size, sigmas)
+        out = gaussian_blur(nchw, self.kernel_size, sigmas.flip(1))  # drawn as (x, y), as Keras reads them
         out = out.permute(0, 2, 3, 1) if self.data_format == "channels_last" else out
         return torch.where(_per_image(apply), out, images).clamp(*self._range)
 
