@@ -250,6 +250,25 @@ def test_fit_trains_in_train_mode_restores_mode_and_predict_is_inference():
     assert model.training is True
 
 
+def test_lean_step_matches_the_full_step_bit_for_bit(monkeypatch):
+    """The common case (one loss, no metrics) takes a leaner per-batch path; it must compute exactly what
+    the full step computes: the same weights after fit, the same history and evaluate loss."""
+    x, y = torch.randn(96, 8), torch.randn(96, 1)
+    results = []
+    for lean in (True, False):
+        if not lean:
+            monkeypatch.setattr(kt.Model, "_lean_step", lambda self, training: None)
+        torch.manual_seed(0)
+        model = kt.Sequential([kt.Input((8,)), kt.layers.Dense(16, activation="relu"), kt.layers.Dense(1)])
+        model.compile(kt.optimizers.Adam(0.01), "mse")
+        history = model.fit(x, y, batch_size=8, epochs=2, verbose=0).history
+        assert (model._lean_step(True) is not None) == lean  # the first batch resolved the loss
+        results.append((model.get_weights(), history["loss"], model.evaluate(x, y, batch_size=8, verbose=0)))
+    (weights_a, loss_a, eval_a), (weights_b, loss_b, eval_b) = results
+    assert all(np.array_equal(a, b) for a, b in zip(weights_a, weights_b))
+    assert loss_a == loss_b and eval_a == eval_b
+
+
 def test_lazy_model_gets_optimizer_after_build_and_torch_optimizers_work():
     x, y = _blobs(64)
     for optimizer in ("rmsprop", lambda params: torch.optim.SGD(params, lr=0.1), torch.optim.Adam):
