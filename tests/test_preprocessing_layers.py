@@ -352,3 +352,12 @@ def test_string_hashes_equal_tensorflows():
     assert [fingerprint64(d) for d in data] == [int.from_bytes(row.tobytes(), "little") for row in expected]
     buckets = tensorflow.strings.to_hash_bucket_strong(tensorflow.constant(data), 1_000_003, [2**62 + 5, 77]).numpy()
     assert [siphash24((2**62 + 5, 77), d) % 1_000_003 for d in data] == buckets.tolist()
+
+
+def test_category_encoding_count_weights_match_keras():
+    weights = RNG.random(IDS.shape).astype("float32")
+    expected = to_numpy(keras.layers.CategoryEncoding(num_tokens=4, output_mode="count")(IDS, count_weights=weights))
+    got = to_numpy(kt.layers.CategoryEncoding(num_tokens=4, output_mode="count")(IDS, count_weights=weights))
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="count_weights"):
+        kt.layers.CategoryEncoding(num_tokens=4)(IDS, count_weights=weights)
