@@ -138,7 +138,7 @@ def enable_unsafe_deserialization() -> None:
     _UNSAFE_DESERIALIZATION[0] = True
 
 
-def unsafe_deserialization_enabled() -> bool:
+def _unsafe_deserialization_enabled() -> bool:
     """Whether `enable_unsafe_deserialization()` was called."""
     return _UNSAFE_DESERIALIZATION[0]
 
@@ -163,7 +163,7 @@ def is_flash_attention_enabled() -> bool | None:
     return _FLASH_ATTENTION[0]
 
 
-def attention_kernel_scope(flash_attention: bool | None = None) -> Any:
+def _attention_kernel_scope(flash_attention: bool | None = None) -> Any:
     """The context an SDPA call runs in: every kernel but flash when `flash_attention` is False, or None
     while `disable_flash_attention()` is in effect; otherwise no restriction (torch picks)."""
     if flash_attention is False or (flash_attention is None and _FLASH_ATTENTION[0] is False):

@@ -711,6 +711,6 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
         with torch.nn.attention.sdpa_kernel([torch.nn.attention.SDPBackend.FLASH_ATTENTION]):
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale)
     else:
-        with config.attention_kernel_scope(flash_attention):  # off the flash kernel when disabled
+        with config._attention_kernel_scope(flash_attention):  # off the flash kernel when disabled
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale)
     return out.transpose(1, 2)

@@ -74,11 +74,11 @@ def lookup_objects(custom_objects: dict | None = None) -> dict[str, Any]:
 def loading_scope(custom_objects: dict | None = None, safe_mode: bool | None = None) -> Iterator[tuple[dict, bool]]:
     """Custom objects and safe mode for every config read inside the block (models' `from_config` too);
     `kt.config.enable_unsafe_deserialization()` turns safe mode off for every load, as in Keras."""
-    from ..config import unsafe_deserialization_enabled
+    from ..config import _unsafe_deserialization_enabled
 
     outer_objects, outer_safe = _SCOPE[-1]
     safe = outer_safe if safe_mode is None else bool(safe_mode)
-    scope = ({**outer_objects, **(custom_objects or {})}, safe and not unsafe_deserialization_enabled())
+    scope = ({**outer_objects, **(custom_objects or {})}, safe and not _unsafe_deserialization_enabled())
     _SCOPE.append(scope)
     try:
         yield scope

@@ -7,6 +7,7 @@ they live and read only when the bar redraws.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any, Iterable
 
 import numpy as np
@@ -95,20 +96,21 @@ class Progbar:
         self.update(self._seen_so_far + n, values)
 
 
-class _LazyAverages(dict):
-    """The averages, computed only when the bar reads them (a redraw), so device values sync then."""
+class _LazyAverages(Mapping):
+    """The displayed values, computed only when the bar reads them (a redraw), so device values sync then."""
 
     def __init__(self, bar: Progbar):
-        super().__init__()
         self._bar = bar
 
-    def items(self):  # type: ignore[override]
-        for name in self._bar._values_order:
-            total, weight = self._bar._values[name]
-            yield name, _scalar(total) / max(1, weight)
+    def __getitem__(self, name: str) -> float:
+        total, weight = self._bar._values[name]
+        return _scalar(total) / max(1, weight)
 
-    def __bool__(self) -> bool:
-        return bool(self._bar._values_order)
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._bar._values_order)
+
+    def __len__(self) -> int:
+        return len(self._bar._values_order)
 
 
 def _scalar(value: Any) -> float:

@@ -244,7 +244,7 @@ class MultiHeadAttention(Layer):
                 # mask would give zeros there).
                 mask = torch.where(mask, 0.0, large_negative(q.dtype)).to(q.dtype)
             grouped = {"enable_gqa": True} if k.shape[2] != q.shape[2] else {}  # grouped-query heads, no copies
-            with config.attention_kernel_scope(self.flash_attention):  # kt.config.disable_flash_attention()
+            with config._attention_kernel_scope(self.flash_attention):  # kt.config.disable_flash_attention()
                 out = F.scaled_dot_product_attention(
                     q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask, dropout_p=dropout,
                     is_causal=causal_only, scale=self._scale, **grouped)
