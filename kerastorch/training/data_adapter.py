@@ -218,6 +218,14 @@ class ArrayAdapter:
             x, y, w = self._take(mine.to(self.device) if self._on_device else mine)
             yield padded_batch(x, y, w, len(mine), real, stop - start, self.shard, self.device)
 
+    def plain_x_batches(self) -> Iterator[torch.Tensor] | None:
+        """Prediction's batches as bare `x` slices when an epoch is plain slicing (one array, already on
+        the device, one process, no shuffle); None otherwise."""
+        if not (self._single and not self.shard.active and not self.shuffle and (self._on_device or self._in_place)):
+            return None
+        x, size = self.x, self.batch_size
+        return (x[start:start + size] for start in range(0, min(self.steps * size, self.n), size))
+
     def _plain_epoch(self, order: torch.Tensor | None) -> Iterator[Batch]:
         """One array each, already on the device, one process: the slices a hand-written loop takes."""
         x, y, w, size, n = self.x, self.y, self.sample_weight, self.batch_size, self.n

@@ -630,19 +630,24 @@ class Trainer:
             callback_list.append(ProgbarLogger(verbose))
         module = self._inference_module()
         custom = self._custom("predict_step")
+        # float32: the module itself per batch (no autocast context to enter, no extra call)
+        forward = module if global_policy().autocast_dtype is None else (lambda x: self._forward(module, x))
         outputs: list[Any] = []
         batch_hooks = callback_list.has_batch_hooks
         every, total_steps = self.steps_per_execution, data.steps
         callback_list.on_predict_begin()
+        plain = None if custom or batch_hooks else getattr(data, "plain_x_batches", lambda: None)()
         with self._mode(False), torch.inference_mode():
-            for step, batch in enumerate(data):
+            if plain is not None:  # no hooks, no custom step: a hand-written loop's list of outputs
+                outputs = [forward(x_batch) for x_batch in plain]
+            for step, batch in enumerate(data if plain is None else ()):
                 if batch_hooks and step % every == 0:
                     callback_list.on_predict_batch_begin(step)
                 if custom:
                     with autocast_for(self._step_device):
                         outputs.append(self.predict_step(_pack(batch)))
                 else:
-                    outputs.append(self._forward(module, batch.x))
+                    outputs.append(forward(batch.x))
                 if batch_hooks and ((step + 1) % every == 0 or step + 1 == total_steps):
                     callback_list.on_predict_batch_end(step, {"outputs": tree_map(_to_numpy, outputs[-1])})
         callback_list.on_predict_end()
