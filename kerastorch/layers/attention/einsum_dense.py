@@ -203,14 +203,17 @@ class EinsumDense(Layer):
         if plan is None:
             x = torch.einsum(self.equation, inputs, kernel)
         else:  # the same contraction as one matrix product over views (bias fused when it spans the free axes)
-            contracted, size, free, fused = plan
+            contracted, size, free, fused = plan  # views only where the axes really are several
             lead = inputs.shape[:inputs.dim() - contracted]
-            x = F.linear(inputs.reshape(*lead, size), kernel.reshape(size, -1).T,
-                         bias.reshape(-1) if fused else None).reshape(*lead, *free)
+            x = F.linear(inputs if contracted == 1 else inputs.reshape(*lead, size),
+                         (kernel if kernel.dim() == 2 else kernel.reshape(size, -1)).T,
+                         (bias if bias.dim() == 1 else bias.reshape(-1)) if fused else None)
+            x = x if len(free) == 1 else x.reshape(*lead, *free)
             bias = None if fused else bias
         if bias is not None:
             x = x + bias
-        return self.activation(x)
+        activation = self.activation
+        return x if activation is activations.linear else activation(x)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
