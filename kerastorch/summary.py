@@ -19,6 +19,7 @@ import rich.markup
 import rich.table
 import torch
 
+from . import config
 from .symbolic import SymbolicTensor
 
 # Keras's summary palette (rich markup); invisible when the text is captured without colors.
@@ -182,6 +183,10 @@ def print_summary(
         totals.append(("Optimizer params", *count(optimizer_variables)))
         totals[0] = ("Total params", totals[0][1] + totals[-1][1], totals[0][2] + totals[-1][2])
 
+    if print_fn is None and not config.is_interactive_logging_enabled():
+        from .utils.io_utils import print_msg
+
+        print_fn = print_msg  # to the logging module, as Keras routes it
     if print_fn is None:
         console = rich.console.Console(highlight=False)
     else:

@@ -121,10 +121,12 @@ def test_interactive_logging_sends_progress_to_logging(capsys, caplog):
     with caplog.at_level(logging.INFO, logger="kerastorch"):
         model.fit(x, y, batch_size=4, epochs=2, verbose=1)
         kt.utils.Progbar(4).update(4, [("loss", 0.5)])
+        model.summary()
     assert capsys.readouterr().out == ""
     messages = [record.getMessage() for record in caplog.records]
     assert "Epoch 1/2" in messages and "Epoch 2/2" in messages
     assert sum("loss:" in m for m in messages) == 3
+    assert any("Trainable params: 4" in m for m in messages)
     kt.config.enable_interactive_logging()
     model.fit(x, y, batch_size=4, epochs=1, verbose=2)
     assert "Epoch 1/1" in capsys.readouterr().out
