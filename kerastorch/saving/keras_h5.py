@@ -128,6 +128,7 @@ def write_h5(model: nn.Module, target: Any, checksums: bool = True) -> None:
     (whose zip entry carries a CRC-32 of every byte already).
     """
     h5py = _h5py()
+    scratch: dict[torch.dtype, torch.Tensor] = {}
     with h5py.File(target, "w") as h5:
         for slot in weight_slots(model):
             name = getattr(slot.owner, "name", None)
@@ -137,18 +138,26 @@ def write_h5(model: nn.Module, target: Any, checksums: bool = True) -> None:
             if isinstance(name, str):
                 group.attrs["name"] = name
             for index, (tensor, layout) in enumerate(zip(slot.tensors, slot.layouts)):
-                _write_dataset(group, str(index), tensor, layout, checksums)
+                _write_dataset(group, str(index), tensor, layout, checksums, scratch)
 
 
 def _write_dataset(group: Any, key: str, tensor: torch.Tensor, layout: tuple[int, ...] | None,
-                   checksum: bool = True) -> None:
+                   checksum: bool = True, scratch: dict | None = None) -> None:
     """One weight as a dataset in Keras layout, with the CRC-32 of its bytes (Keras ignores it).
 
-    A weight already in Keras's C order is written straight from its memory; others take one
-    temporary copy, freed before the next weight (whole-matrix transposes are torch's fast path;
-    slab by slab they measured 30% slower).
+    A weight already in Keras's C order is written straight from its memory; others are rearranged
+    into one scratch buffer per dtype that every weight of the save reuses (a fresh copy per weight
+    left the allocator holding several freed copies: +87 MB peak for 76 MB of Dense kernels, +27 MB
+    with the buffer), as one whole-matrix copy (torch's fast transpose; slab by slab measured 30% slower).
     """
-    array = to_keras_array(tensor, layout)
+    value = keras_layout(tensor.detach(), layout)
+    if scratch is not None and value.device.type == "cpu" and value.dtype != torch.bfloat16 and not value.is_contiguous():
+        buffer = scratch.get(value.dtype)
+        if buffer is None or buffer.numel() < value.numel():
+            buffer = scratch[value.dtype] = torch.empty(value.numel(), dtype=value.dtype)
+        array = buffer[:value.numel()].view(value.shape).copy_(value).numpy()
+    else:
+        array = to_keras_array(tensor, layout)
     dataset = group.create_dataset(key, data=array)
     if checksum:
         dataset.attrs[CRC_KEY] = array_crc32(array)  # kerastorch checks it on load
