@@ -3,6 +3,9 @@
 Defaults follow Keras 3, which differ from torch in places: `leaky_relu` uses a negative slope of
 0.2, `gelu` is exact (not the tanh approximation) and `hard_sigmoid` is relu6(x + 3) / 6. The less
 common ones are `kt.ops` functions (one implementation of the math for both namespaces).
+
+On a symbolic tensor (a functional model being built) each function goes through `kt.ops`, so the
+call becomes a graph node as in Keras; on tensors it runs the torch kernel directly.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from .ops import nn as _ops
+from .ops import numpy as _np_ops
+from .symbolic import SymbolicTensor
 
 
 def linear(x: torch.Tensor) -> torch.Tensor:
@@ -23,7 +28,12 @@ def relu(x: torch.Tensor, negative_slope: float = 0.0, max_value: float | None =
          threshold: float = 0.0) -> torch.Tensor:
     """`x` above `threshold` (else 0, or `negative_slope * (x - threshold)`), capped at `max_value`."""
     if negative_slope == 0 and max_value is None and threshold == 0:
-        return torch.relu(x)
+        return _ops.relu(x) if x.__class__ is SymbolicTensor else torch.relu(x)
+    if x.__class__ is SymbolicTensor:
+        out = _np_ops.where(x > threshold, x, 0.0) if threshold != 0 else _ops.relu(x)
+        if max_value is not None:
+            out = _np_ops.clip(out, 0.0, max_value)
+        return out - negative_slope * _ops.relu(threshold - x) if negative_slope != 0 else out
     if negative_slope != 0 and max_value is None and threshold == 0:
         return F.leaky_relu(x, negative_slope)
     out = torch.where(x > threshold, x, torch.zeros_like(x)) if threshold != 0 else torch.relu(x)
@@ -35,66 +45,98 @@ def relu(x: torch.Tensor, negative_slope: float = 0.0, max_value: float | None =
 
 
 def relu6(x: torch.Tensor) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _ops.relu6(x)
     return F.relu6(x)
 
 
 def leaky_relu(x: torch.Tensor, negative_slope: float = 0.2) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _ops.leaky_relu(x, negative_slope)
     return F.leaky_relu(x, negative_slope)
 
 
 def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _ops.elu(x, alpha)
     return F.elu(x, alpha)
 
 
 def selu(x: torch.Tensor) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _ops.selu(x)
     return F.selu(x)
 
 
 def gelu(x: torch.Tensor, approximate: bool = False) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _ops.gelu(x, approximate)
     return F.gelu(x, approximate="tanh" if approximate else "none")
 
 
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _ops.sigmoid(x)
     return torch.sigmoid(x)
 
 
 def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _ops.hard_sigmoid(x)
     return F.relu6(x + 3.0) / 6.0
 
 
 def silu(x: torch.Tensor) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _ops.silu(x)
     return F.silu(x)
 
 
 def hard_silu(x: torch.Tensor) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _ops.hard_silu(x)
     return x * hard_sigmoid(x)
 
 
 def tanh(x: torch.Tensor) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _np_ops.tanh(x)
     return torch.tanh(x)
 
 
 def softplus(x: torch.Tensor) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _ops.softplus(x)
     return F.softplus(x)
 
 
 def softsign(x: torch.Tensor) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _ops.softsign(x)
     return F.softsign(x)
 
 
 def exponential(x: torch.Tensor) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _np_ops.exp(x)
     return torch.exp(x)
 
 
 def mish(x: torch.Tensor) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return x * _np_ops.tanh(_ops.softplus(x))
     return F.mish(x)
 
 
 def softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _ops.softmax(x, axis)
     return torch.softmax(x, dim=axis)
 
 
 def log_softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    if x.__class__ is SymbolicTensor:
+        return _ops.log_softmax(x, axis)
     return torch.log_softmax(x, dim=axis)
 
 

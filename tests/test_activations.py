@@ -50,6 +50,10 @@ def test_activation_equals_keras(name, kwargs):
     output = getattr(kt.activations, name)(torch.from_numpy(x), **kwargs)
     assert output.shape == expected.shape and output.dtype == torch.float32
     np.testing.assert_allclose(output.numpy(), expected, atol=1e-6, rtol=1e-6)
+    # On a functional model's symbolic tensor the activation becomes a graph node with the same values.
+    inputs = kt.Input(x.shape[1:])
+    model = kt.Model(inputs, getattr(kt.activations, name)(inputs, **kwargs))
+    np.testing.assert_allclose(model(torch.from_numpy(x)).detach().numpy(), expected, atol=1e-6, rtol=1e-6)
 
 
 def test_every_keras_activation_exists_and_round_trips():
