@@ -273,6 +273,8 @@ class CompiledMetrics:
 
     def results(self, shard: distributed.Shard) -> dict[str, Any]:
         """Every value as a Python float: one device sync, plus one all-reduce under DDP."""
+        if not (shard.active or self.entries or self.part_trackers):
+            return {"loss": self.loss_tracker.result().item()}  # the loss alone: one read
         own = [m for m in self.all_metrics() if not metrics_module._is_torchmetric(m)]
         names = self.names()
         metric_of = dict(zip(names, self.all_metrics()))

@@ -264,15 +264,17 @@ class Trainer:
                 return tensor.device
         return torch.device("cpu")
 
-    def _ensure_built(self, data: Any) -> None:
-        """Build (lazy) layers with one forward pass on two samples, then note the device."""
+    def _ensure_built(self, data: Any, device: torch.device | None = None) -> None:
+        """Build (lazy) layers with one forward pass on two samples, then note the device (`device`: the
+        model's, looked up by the caller just before, which a model built already still has)."""
         if not self.__dict__.get("_fully_built"):
             lazy = any(isinstance(p, nn.parameter.UninitializedParameter) for p in self.parameters())
             if not self.built or lazy:
                 with torch.no_grad():
                     self(data.first_x())
+                device = None  # new weights: look again
             self._set_cached("_fully_built", True)
-        self._set_cached("_step_device", self._model_device())  # the model may have moved since
+        self._set_cached("_step_device", device or self._model_device())  # the model may have moved since
 
     def _build_optimizer(self) -> None:
         optimizer = self.optimizer
@@ -488,7 +490,7 @@ class Trainer:
             val_x, val_y, val_w = _unpack_validation(validation_data)
             val_data = self._adapter(val_x, val_y, val_w, validation_batch_size or batch_size, False, shard,
                                      validation_steps, device=device)
-        self._ensure_built(train_data)
+        self._ensure_built(train_data, device)
         self._build_optimizer()
         if self._grad_scaler is None and self.auto_scale_loss:
             self._grad_scaler = grad_scaler_for(self._step_device)
@@ -600,7 +602,7 @@ class Trainer:
         device = self._model_device()
         shard = distributed.current_shard(device)
         data = self._adapter(x, y, sample_weight, batch_size, False, shard, steps, device=device)
-        self._ensure_built(data)
+        self._ensure_built(data, device)
         self._prepare_step_state()
         callback_list = CallbackList(callbacks, model=self, verbose=verbose, steps=data.steps, mode="evaluate")
         if verbose:
@@ -624,7 +626,7 @@ class Trainer:
         device = self._model_device()
         shard = distributed.current_shard(device)
         data = self._adapter(x, None, None, batch_size, False, shard, steps, contiguous=True, device=device)
-        self._ensure_built(data)
+        self._ensure_built(data, device)
         callback_list = CallbackList(callbacks, model=self, verbose=verbose, steps=data.steps, mode="predict")
         if verbose:
             callback_list.append(ProgbarLogger(verbose))
