@@ -701,8 +701,8 @@ def get(identifier: Any) -> Loss | Callable | None:
     if isinstance(identifier, dict):
         return get(deserialize(identifier))
     if isinstance(identifier, str):
-        cls = _ALIASES.get(identifier.lower())
-        if cls is None:
+        cls = _ALIASES.get(identifier.lower()) or _CLASSES.get(identifier)  # "mse", "Dice", "BinaryFocalCrossentropy"
+        if cls is None or cls in (Loss, LossFunctionWrapper):
             raise ValueError(f"Unknown loss {identifier!r}; expected one of {sorted(_ALIASES)} or a callable.")
         return cls()
     if isinstance(identifier, type) and issubclass(identifier, Loss):

@@ -312,6 +312,8 @@ def test_every_keras_metric_and_loss_name_exists():
 
 def test_losses_accept_names_and_keras_entries():
     assert isinstance(kt.losses.get("dice"), kt.losses.Dice)
+    assert isinstance(kt.losses.get("BinaryFocalCrossentropy"), kt.losses.BinaryFocalCrossentropy)
+    assert isinstance(kt.metrics.get("R2Score"), kt.metrics.R2Score)
     assert isinstance(kt.losses.get({"module": "keras.losses", "class_name": "Tversky", "config": {"alpha": 0.2}}),
                       kt.losses.Tversky)
     assert kt.losses.deserialize("binary_focal_crossentropy") is kt.losses.binary_focal_crossentropy
