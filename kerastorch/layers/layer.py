@@ -45,6 +45,7 @@ def snake_case(name: str) -> str:
 # While a model file is read, the bytes its weights may take (what the file stores): a config that
 # declares far bigger weights is refused before they are allocated. Empty: no limit.
 _WEIGHT_BUDGET: list[list] = []
+_IN_TRAIN_SWITCH: list["Layer"] = []  # the layer whose train()/eval() call is walking its tree
 
 
 @contextlib.contextmanager
@@ -600,7 +601,15 @@ class Layer(nn.Module):
         self._sync_batchnorm_modes()
 
     def train(self, mode: bool = True) -> "Layer":
-        super().train(mode)
+        # nn.Module.train recurses through the children's train(); only the outermost call walks the
+        # tree for frozen BatchNorm modules (one walk, not one per nesting level).
+        if _IN_TRAIN_SWITCH:
+            return super().train(mode)
+        _IN_TRAIN_SWITCH.append(self)
+        try:
+            super().train(mode)
+        finally:
+            _IN_TRAIN_SWITCH.pop()
         self._sync_batchnorm_modes()
         return self
 
