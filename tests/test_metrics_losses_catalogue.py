@@ -348,7 +348,7 @@ def test_fit_and_evaluate_report_keras_keys_and_values(case, capsys):
         y = np.eye(4, dtype="float32")[LABELS[:, 0] % 4]
         x, loss, activation, n_out = REG_TRUE, "categorical_crossentropy", "softmax", 4
         metrics = lambda lib: [lib.metrics.F1Score(), lib.metrics.Precision(thresholds=[0.3, 0.6]),  # noqa: E731
-                               lib.metrics.OneHotIoU(4, [0, 1])]
+                               lib.metrics.OneHotIoU(4, [0, 1]), "f1_score"]  # two of one name: f1_score_1
     elif case == "multilabel":
         x, y, loss, activation, n_out = REG_TRUE, ML_TRUE, "binary_focal_crossentropy", "sigmoid", 4
         metrics = lambda lib: [lib.metrics.F1Score(average="macro", threshold=0.5), lib.metrics.BinaryIoU(),  # noqa: E731
@@ -363,6 +363,9 @@ def test_fit_and_evaluate_report_keras_keys_and_values(case, capsys):
     got = ours.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
     expected = theirs.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
     # the same keys (up to the per-process numbering of default names, e.g. auc_3) and values
+    assert len(got) == len(expected)  # two metrics of one name do not collapse into one key
+    if case == "per_class":
+        assert {"f1_score", "f1_score_1"} <= set(got) and {"f1_score", "f1_score_1"} <= set(expected)
     got = {_base_name(k): v for k, v in got.items()}
     expected = {_base_name(k): _numpy(v) for k, v in expected.items()}
     assert sorted(got) == sorted(expected)

@@ -231,6 +231,8 @@ class CompiledMetrics:
                     log_name = f"{name}_{base}" if multi else base
                     if weighted and any(e[1] == log_name for e in entries):
                         log_name = f"{name}_weighted_{base}" if multi else f"weighted_{base}"
+                    if any(e[1] == log_name for e in entries):  # both report, as in Keras: f1_score, f1_score_1
+                        log_name = _unique_log_name(log_name, {e[1] for e in entries})
                     entries.append((key, log_name, metric, weighted))
         self._device = device
         for tracker in [self.loss_tracker, *self.part_trackers]:
@@ -327,6 +329,13 @@ class CompiledMetrics:
                             v.copy_(s)
                         if count is not None:
                             m.count = count
+
+
+def _unique_log_name(name: str, taken: set[str]) -> str:
+    index = 1
+    while f"{name}_{index}" in taken:
+        index += 1
+    return f"{name}_{index}"
 
 
 def _metric_name(metric: Any) -> str:
