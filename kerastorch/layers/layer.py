@@ -12,9 +12,11 @@ import functools
 import inspect
 import math
 import re
+import types
 from typing import Any, Iterator
 
 import numpy as np
+
 import torch
 from torch import nn
 
@@ -46,6 +48,9 @@ def snake_case(name: str) -> str:
 # declares far bigger weights is refused before they are allocated. Empty: no limit.
 _WEIGHT_BUDGET: list[list] = []
 _IN_TRAIN_SWITCH: list["Layer"] = []  # the layer whose train()/eval() call is walking its tree
+# Attribute values nn.Module.__setattr__ would only store: set directly (layer construction sets dozens).
+_PLAIN_VALUE_TYPES = frozenset({str, int, float, bool, type(None), tuple, list, dict, set, types.FunctionType,
+                                torch.dtype, torch.device})
 
 
 @contextlib.contextmanager
@@ -470,6 +475,12 @@ class Layer(nn.Module):
         return weight
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if value.__class__ in _PLAIN_VALUE_TYPES:  # most attributes: nothing for nn.Module to register
+            state = self.__dict__
+            if "_modules" in state and name not in state["_parameters"] and name not in state["_buffers"] \
+                    and name not in state["_modules"]:
+                object.__setattr__(self, name, value)
+                return
         # `self.w = self.add_weight(name="kernel")` keeps one registration, under the attribute name.
         pending = self.__dict__.get("_pending_weight_names")
         if pending and isinstance(value, torch.Tensor) and pending.get(id(value), name) != name:
