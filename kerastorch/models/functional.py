@@ -194,11 +194,11 @@ class Functional(Model):
             fills, previous, out_masks = plan_call(layer, args, kwargs, lambda t: meta.get(slots.get(id(t))))
             first = args[0] if args else kwargs.get("inputs")
             if previous is None:
-                previous_t = None
+                previous_raw = None
             elif any(name == "mask" for name, _ in fills) or kwargs.get("mask") is None:
-                previous_t = (True, template(dict(fills).get("mask", first)))  # read from the masks
+                previous_raw = (True, dict(fills).get("mask", first))  # read from the masks
             else:
-                previous_t = (False, template(kwargs["mask"]))  # an explicit mask tensor argument
+                previous_raw = (False, kwargs["mask"])  # an explicit mask tensor argument
             outputs = flatten(node.outputs)
             if out_masks is None:
                 flat_out_masks = [None] * len(outputs)
@@ -215,12 +215,18 @@ class Functional(Model):
                         meta[slots[id(tensor)]] = flat_out_masks[flat_index]
                         mask_targets.append((flat_index, slots[id(tensor)]))
             any_mask = any_mask or bool(fills) or bool(mask_targets)
-            steps.append((
-                layer, template(list(args)), template(dict(kwargs)), tuple((n, template(v)) for n, v in fills),
-                template(first), previous_t, hasattr(layer, "_call_with_masks"), tuple(targets), tuple(mask_targets),
-            ))
+            steps.append((layer, args, kwargs, fills, first, previous_raw, tuple(targets), tuple(mask_targets)))
+        if not any_mask:  # the common case: no slot templates needed
+            self._mask_plans[key] = None
+            return None
+        steps = [
+            (layer, template(list(args)), template(dict(kwargs)), tuple((n, template(v)) for n, v in fills),
+             template(first), None if previous is None else (previous[0], template(previous[1])),
+             hasattr(layer, "_call_with_masks"), targets, mask_targets)
+            for layer, args, kwargs, fills, first, previous, targets, mask_targets in steps
+        ]
         output_masks = map_structure(lambda t: meta.get(slots[id(t)]), self._outputs_struct)
-        self._mask_plans[key] = (tuple(steps), output_masks) if any_mask else None
+        self._mask_plans[key] = (tuple(steps), output_masks)
         return self._mask_plans[key]
 
     def _plan_output_masks(self, input_masks: Any) -> Any:
