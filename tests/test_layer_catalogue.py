@@ -159,8 +159,9 @@ def _policy_dtype(config):
 
 def _nested_comparable(config):
     """Layer entries nested in a config (a wrapped layer, a Pipeline's layers) without their build shapes
-    (Keras records the batch size it saw) and without unset (None) options that only one library lists
-    (Keras's Dense has `quantization_config`, kerastorch's `activity_regularizer`)."""
+    (Keras records the batch size it saw), their automatic names (each library numbers `dense`,
+    `dense_1`, ... by what the process created before) and unset (None) options that only one library
+    lists (Keras's Dense has `quantization_config`, kerastorch's `activity_regularizer`)."""
     def clean(value, nested):
         if isinstance(value, list):
             return [clean(v, nested) for v in value]
@@ -168,6 +169,8 @@ def _nested_comparable(config):
             return value
         if value.get("module") == "keras.layers":
             value = {k: v for k, v in value.items() if k != "build_config"}
+            if isinstance(value.get("config"), dict):
+                value["config"] = {k: v for k, v in value["config"].items() if k != "name"}
             nested = True
         return {k: clean(v, nested) for k, v in value.items() if not (nested and v is None)}
 
