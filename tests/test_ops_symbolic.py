@@ -91,10 +91,17 @@ def _assert_outputs_equal(expected, actual):
 def _normalized(config):
     """A functional config with auto names replaced by their position, so two processes' counters agree."""
     names = {entry["name"]: f"#{i}" for i, entry in enumerate(config["layers"])}
-    text = json.dumps(config, sort_keys=True)
-    for name in sorted(names, key=len, reverse=True):
-        text = text.replace(f'"{name}"', f'"{names[name]}"')
-    normalized = json.loads(text)
+
+    def rename(value):  # string values only: an op's argument may be spelled like an auto name (`threshold`)
+        if isinstance(value, str):
+            return names.get(value, value)
+        if isinstance(value, list):
+            return [rename(v) for v in value]
+        if isinstance(value, dict):
+            return {k: rename(v) for k, v in value.items()}
+        return value
+
+    normalized = rename(json.loads(json.dumps(config)))
     normalized.pop("name")  # the model's own auto name
     for entry in normalized["layers"]:
         entry.pop("build_config", None)  # layers' build configs are compared by the saving tests
