@@ -104,17 +104,29 @@ def test_einsum_dense_matches_keras(equation, output_shape, bias_axes, shape):
     _close(ours(torch.as_tensor(x)), theirs(x))
 
 
-def test_einsum_dense_lora_matches_keras(tmp_path):
+# (layer factory, output shape for a (2, 3, 4) input, lora_alpha compared with Keras). Keras 3.15's Dense
+# drops a constructor `lora_alpha` when it builds (it re-enables LoRA with alpha = rank); kerastorch keeps
+# the documented scale `lora_alpha / lora_rank`, so Dense is compared where the two agree (alpha = rank).
+LORA_LAYERS = {
+    "EinsumDense": (lambda lib, **lora: lib.layers.EinsumDense("abc,cde->abde", (3, 2, 5), bias_axes="de", **lora),
+                    (2, 3, 2, 5), 4),
+    "Dense": (lambda lib, **lora: lib.layers.Dense(5, **lora), (2, 3, 5), 2),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LORA_LAYERS))
+def test_dense_layers_lora_matches_keras(kind, tmp_path):
+    factory, out_shape, alpha = LORA_LAYERS[kind]
+
     def make(lib):
         inputs = lib.Input((3, 4))
-        return lib.Model(inputs, lib.layers.EinsumDense("abc,cde->abde", (3, 2, 5), bias_axes="de",
-                                                        lora_rank=2, lora_alpha=4)(inputs))
+        return lib.Model(inputs, factory(lib, lora_rank=2, lora_alpha=alpha)(inputs))
 
     ours, theirs = make(kt), make(keras)
     layer = ours.layers[-1]
     assert [w.name for w in layer.trainable_weights] == ["bias", "lora_kernel_a", "lora_kernel_b"]
     assert [tuple(w.shape) for w in layer.weights] == [tuple(w.shape) for w in theirs.layers[-1].weights]
-    assert layer.get_config()["lora_rank"] == 2 and layer.get_config()["lora_alpha"] == 4
+    assert layer.get_config()["lora_rank"] == 2 and layer.get_config()["lora_alpha"] == alpha
     weights = [w + 0.1 for w in ours.get_weights()]  # a non-zero update, so the merge is exercised
     ours.set_weights(weights)
     theirs.set_weights(weights)
@@ -127,10 +139,24 @@ def test_einsum_dense_lora_matches_keras(tmp_path):
     assert not loaded.lora_kernel_b.detach().any()
     frozen = layer.kernel.detach().clone()
     ours.compile("sgd", "mse")
-    ours.fit(x, np.zeros((2, 3, 2, 5), "float32"), verbose=0)
+    ours.fit(x, np.zeros(out_shape, "float32"), verbose=0)
     assert torch.equal(layer.kernel.detach(), frozen) and layer.lora_kernel_b.detach().ne(0.1).any()
     with pytest.raises(ValueError, match="already"):
         layer.enable_lora(2)
+    # The usual fine-tuning route: enable LoRA on a built layer; its outputs are unchanged until training.
+    plain = factory(kt)
+    before = plain(torch.as_tensor(x)).detach()
+    plain.enable_lora(3)
+    assert [w.name for w in plain.trainable_weights] == ["bias", "lora_kernel_a", "lora_kernel_b"]
+    torch.testing.assert_close(plain(torch.as_tensor(x)).detach(), before)
+    with pytest.raises(ValueError, match="lora_rank"):
+        factory(kt, lora_rank=0)
+    # lora_alpha scales the update by lora_alpha / lora_rank.
+    scaled = factory(kt, lora_rank=2, lora_alpha=6)
+    scaled(torch.as_tensor(x))
+    scaled.set_weights([w + 0.1 for w in scaled.get_weights()])
+    a, b = scaled.lora_kernel_a.detach(), scaled.lora_kernel_b.detach()
+    torch.testing.assert_close(scaled._lora_kernel().detach(), scaled.kernel.detach() + 3.0 * (a @ b))
 
 
 @pytest.mark.parametrize("cls, kwargs", [

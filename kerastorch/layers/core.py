@@ -11,10 +11,18 @@ from .. import activations, constraints, initializers, regularizers
 from .arguments import positive_int
 from .input_spec import InputSpec
 from .layer import Layer
+from .lora import LoraMixin, check_lora_rank
 
 
-class Dense(Layer):
-    """`activation(inputs @ kernel + bias)`; the kernel is stored `(in, out)` like Keras's."""
+class Dense(LoraMixin, Layer):
+    """`activation(inputs @ kernel + bias)`; the kernel is stored `(in, out)` like Keras's.
+
+    Args:
+        units: the output width.
+        activation, use_bias, kernel/bias initializers, regularizers and constraints,
+        activity_regularizer: as in Keras.
+        lora_rank, lora_alpha: train a low-rank update of the frozen kernel (see `enable_lora`).
+    """
 
     supports_masking = True  # a time-distributed Dense keeps the steps' mask, as in Keras
 
@@ -30,9 +38,13 @@ class Dense(Layer):
         activity_regularizer: Any = None,
         kernel_constraint: Any = None,
         bias_constraint: Any = None,
+        lora_rank: int | None = None,
+        lora_alpha: float | None = None,
         **kwargs: Any,
     ):
+        check_lora_rank("Dense", lora_rank)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self._init_lora(lora_rank, lora_alpha)
         self.units = positive_int("Dense", "units", units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
@@ -57,12 +69,17 @@ class Dense(Layer):
             self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias",
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
+        self.built = True
+        self._build_lora()
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        bias = self.bias
+        bias, kernel = self.bias, self._lora_kernel() if self.lora_enabled else self.kernel
         if bias is not None and inputs.dim() == 2:  # the common case: nn.Linear's own kernel call
-            return self.activation(torch.addmm(bias, inputs, self.kernel))
-        return self.activation(F.linear(inputs, self.kernel.T, bias))  # kernel.T: contiguous (out, in)
+            return self.activation(torch.addmm(bias, inputs, kernel))
+        return self.activation(F.linear(inputs, kernel.T, bias))  # kernel.T: contiguous (out, in)
+
+    def get_config(self) -> dict[str, Any]:
+        return self._lora_config(super().get_config())
 
 
 class Activation(Layer):

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from ... import activations, constraints, initializers, regularizers
 from ..layer import Layer
+from ..lora import LoraMixin, check_lora_rank
 
 
 def einsum_shapes(equation: str, bias_axes: str | None, input_shape: tuple, output_shape: Any) -> tuple:
@@ -94,7 +95,7 @@ def matmul_split(equation: str) -> tuple[int, int] | None:
     return len(contracted), len(free)
 
 
-class EinsumDense(Layer):
+class EinsumDense(LoraMixin, Layer):
     """`activation(einsum(equation, inputs, kernel) + bias)` with Keras's kernel and bias shapes.
 
     Args:
@@ -102,6 +103,7 @@ class EinsumDense(Layer):
         output_shape: the output shape without the batch axis (None for axes taken from the input).
         activation, bias_axes (output axes that get a bias), kernel/bias initializers,
         regularizers and constraints.
+        lora_rank, lora_alpha: train a low-rank update of the frozen kernel (see `enable_lora`).
     """
 
     supports_masking = False
@@ -111,12 +113,9 @@ class EinsumDense(Layer):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, lora_rank: int | None = None, lora_alpha: float | None = None,
                  **kwargs: Any):
-        if lora_rank is not None and (isinstance(lora_rank, bool) or not isinstance(lora_rank, int) or lora_rank <= 0):
-            raise ValueError(f"EinsumDense expected `lora_rank` to be a positive int or None, received {lora_rank!r}.")
+        check_lora_rank("EinsumDense", lora_rank)
         super().__init__(**kwargs)
-        self.lora_rank = lora_rank
-        self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
-        self.lora_enabled = False
+        self._init_lora(lora_rank, lora_alpha)
         if not isinstance(equation, str):
             raise TypeError(f"EinsumDense expected `equation` to be a string, received {equation!r}.")
         self.equation = equation
@@ -145,57 +144,7 @@ class EinsumDense(Layer):
             self.bias = self.add_weight(bias, self.bias_initializer, name="bias",
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         self.built = True
-        if self.lora_rank:
-            self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
-
-    # ------------------------------------------------------------------------------------ LoRA
-
-    def enable_lora(self, rank: int, lora_alpha: float | None = None, a_initializer: Any = "he_uniform",
-                    b_initializer: Any = "zeros") -> None:
-        """Freeze the kernel and train a low-rank update instead (LoRA, Hu et al. 2021), as Keras does.
-
-        The layer then computes with `kernel + (lora_alpha / rank) * lora_kernel_a @ lora_kernel_b`;
-        `lora_kernel_a` is `kernel.shape[:-1] + (rank,)` and `lora_kernel_b` is `(rank, kernel.shape[-1])`,
-        both float32. Weight files hold the merged kernel, as Keras writes them.
-
-        Args:
-            rank: the rank of the update.
-            lora_alpha: scale numerator (default: `rank`, a scale of 1).
-            a_initializer, b_initializer: initializers of the two factors (B starts at zero, so the
-                layer's outputs are unchanged until training moves it).
-        """
-        if self.kernel_constraint is not None:
-            raise ValueError(f"Layer {self.name!r}: LoRA cannot be enabled with a kernel_constraint; remove the "
-                             "kernel_constraint argument.")
-        if not self.built:
-            raise ValueError(f"Layer {self.name!r} is not built yet; build it (call it on an input) before enable_lora().")
-        if self.lora_enabled:
-            raise ValueError(f"Layer {self.name!r} already has LoRA enabled; enable_lora() can run once per layer.")
-        if isinstance(rank, bool) or not isinstance(rank, int) or rank <= 0:
-            raise ValueError(f"Layer {self.name!r}: enable_lora expected a positive int rank, received {rank!r}.")
-        shape = tuple(self.kernel.shape)
-        self.lora_kernel_a = self.add_weight(shape[:-1] + (rank,), a_initializer, dtype="float32",
-                                             name="lora_kernel_a", regularizer=self.kernel_regularizer)
-        self.lora_kernel_b = self.add_weight((rank, shape[-1]), b_initializer, dtype="float32",
-                                             name="lora_kernel_b", regularizer=self.kernel_regularizer)
-        self.kernel.requires_grad_(False)
-        self.lora_enabled = True
-        self.lora_rank = rank
-        self.lora_alpha = lora_alpha if lora_alpha is not None else rank
-
-    def _lora_kernel(self) -> torch.Tensor:
-        """The kernel the layer computes with while LoRA is enabled (the frozen kernel plus the update)."""
-        update = torch.matmul(self.lora_kernel_a, self.lora_kernel_b) * (self.lora_alpha / self.lora_rank)
-        return self.kernel + update.to(self.kernel.dtype)
-
-    def keras_file_weights(self) -> tuple[list[torch.Tensor], list[Any], list[torch.Tensor]] | None:
-        """What weight files hold for this layer when it differs from `weights` (None otherwise):
-        `(tensors, layouts, reset)`. With LoRA, Keras files hold the merged kernel and the bias; loading
-        one sets the kernel and zeroes the LoRA factors (`reset`), as Keras does."""
-        if not self.lora_enabled:
-            return None
-        tensors = [self.kernel] + ([self.bias] if self.bias is not None else [])
-        return tensors, [_MergedLora(self)] + [None] * (len(tensors) - 1), [self.lora_kernel_a, self.lora_kernel_b]
+        self._build_lora()
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         plan, bias = self._matmul, self.bias
@@ -218,27 +167,7 @@ class EinsumDense(Layer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["output_shape"] = list(self.partial_output_shape)
-        for key in ("lora_rank", "lora_alpha"):  # Keras writes them only when LoRA is set
-            if config.get(key) is None or not self.lora_rank:
-                config.pop(key, None)
-        if self.lora_rank:
-            config.update(lora_rank=self.lora_rank, lora_alpha=self.lora_alpha)
-        return config
-
-
-class _MergedLora:
-    """The file layout of a LoRA layer's kernel: Keras writes the kernel with the update merged in;
-    read back, the value is the kernel itself (the factors are reset to zero beside it)."""
-
-    def __init__(self, layer: EinsumDense):
-        self.layer = layer
-
-    def to_keras(self, stored: torch.Tensor) -> torch.Tensor:
-        return self.layer._lora_kernel().detach()
-
-    @staticmethod
-    def to_stored(value: torch.Tensor) -> torch.Tensor:
-        return value
+        return self._lora_config(config)
 
 
 __all__ = ["EinsumDense"]
