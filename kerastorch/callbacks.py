@@ -26,7 +26,7 @@ from .utils.io_utils import print_msg
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
     "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
-    "TensorBoard", "BackupAndRestore",
+    "TensorBoard", "BackupAndRestore", "SwapEMAWeights",
 ]
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end",
@@ -612,6 +612,69 @@ def _all_finite(model: Any) -> bool:
     checks = [t.isfinite().all() for t in itertools.chain(model.parameters(), model.buffers())
               if t.is_floating_point()]
     return bool(torch.stack(checks).all()) if checks else True
+
+
+class SwapEMAWeights(Callback):
+    """Evaluates and predicts with the optimizer's moving averages of the weights (`use_ema=True`):
+    they are swapped into the model for each evaluation or prediction and swapped back after.
+
+    Args:
+        swap_on_epoch: also hold the averages in the model from each epoch's end to the next epoch's
+            start, so callbacks that run then (e.g. ModelCheckpoint) see them.
+    """
+
+    def __init__(self, swap_on_epoch: bool = False):
+        super().__init__()
+        self.swap_on_epoch = swap_on_epoch
+        self._averages_in_model = False
+
+    def _optimizer(self) -> Any:
+        optimizer = getattr(self.model, "optimizer", None)
+        if not getattr(optimizer, "use_ema", False):
+            raise ValueError(
+                "SwapEMAWeights needs an optimizer with use_ema=True, received "
+                f"{type(optimizer).__name__ if optimizer is not None else None} without it; pass use_ema=True "
+                "to the optimizer given to compile()."
+            )
+        return optimizer
+
+    @torch.no_grad()
+    def _swap(self, into_model: bool) -> None:
+        optimizer = self._optimizer()
+        if into_model == self._averages_in_model or not optimizer.built:
+            return  # already there, or no step yet (the averages equal the weights)
+        for weight, average in zip(optimizer._params, optimizer._averages):
+            held = weight.detach().clone()
+            weight.copy_(average)
+            average.copy_(held)
+        self._averages_in_model = into_model
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping | None = None) -> None:
+        if self.swap_on_epoch:
+            self._swap(into_model=False)
+
+    def on_epoch_end(self, epoch: int, logs: Mapping | None = None) -> None:
+        if self.swap_on_epoch:
+            self._swap(into_model=True)
+            if epoch == self.params.get("epochs", 0) - 1 and self._optimizer().built:
+                # fit ends by copying the averages into the model; they are in the model already, so
+                # the averages take the model's values for that copy to keep them there.
+                optimizer = self._optimizer()
+                with torch.no_grad():
+                    for weight, average in zip(optimizer._params, optimizer._averages):
+                        average.copy_(weight)
+
+    def on_test_begin(self, logs: Mapping | None = None) -> None:
+        self._swap(into_model=True)
+
+    def on_test_end(self, logs: Mapping | None = None) -> None:
+        self._swap(into_model=False)
+
+    def on_predict_begin(self, logs: Mapping | None = None) -> None:
+        self._swap(into_model=True)
+
+    def on_predict_end(self, logs: Mapping | None = None) -> None:
+        self._swap(into_model=False)
 
 
 class BackupAndRestore(Callback):

@@ -394,3 +394,36 @@ def test_model_checkpoint_other_formats_go_through_model_saving(tmp_path):
     model.load_weights(str(tmp_path / "w1.weights.h5"))
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)
     assert sorted(os.listdir(tmp_path)) == ["w1.weights.h5"]
+
+
+@pytest.mark.parametrize("swap_on_epoch", [False, True])
+def test_swap_ema_weights_validates_with_the_averages_as_keras(swap_on_epoch):
+    keras = pytest.importorskip("keras")
+
+    def make(lib):
+        return lib.Sequential([lib.Input((4,)), lib.layers.Dense(3, activation="relu"), lib.layers.Dense(1)])
+
+    keras.utils.set_random_seed(0)
+    theirs, ours = make(keras), make(kt)
+    ours.set_weights(theirs.get_weights())
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 4)).astype("float32"), rng.standard_normal((32, 1)).astype("float32")
+    histories = []
+    for model, lib in ((theirs, keras), (ours, kt)):
+        model.compile(lib.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5), "mse")
+        histories.append(model.fit(x, y, batch_size=8, epochs=3, verbose=0, shuffle=False, validation_data=(x, y),
+                                   callbacks=[lib.callbacks.SwapEMAWeights(swap_on_epoch)]).history)
+    np.testing.assert_allclose(histories[1]["val_loss"], histories[0]["val_loss"], rtol=1e-6)
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, reference, atol=1e-6)
+    before = [w.copy() for w in ours.get_weights()]
+    ours.evaluate(x, y, verbose=0, callbacks=[kt.callbacks.SwapEMAWeights()])
+    assert all(np.array_equal(a, b) for a, b in zip(before, ours.get_weights()))  # swapped back after
+
+
+def test_swap_ema_weights_needs_an_ema_optimizer():
+    model = kt.Sequential([kt.Input((2,)), kt.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="use_ema=True"):
+        model.evaluate(np.ones((4, 2), "float32"), np.ones((4, 1), "float32"), verbose=0,
+                       callbacks=[kt.callbacks.SwapEMAWeights()])
