@@ -403,3 +403,23 @@ def test_jit_compile_runs_through_torch_compile():
     np.testing.assert_allclose(compiled, plain, rtol=1e-5)
     assert type(model.__dict__["_train_module"]).__name__ == "OptimizedModule"
     assert "_train_module" not in dict(model.named_modules())
+
+
+@pytest.mark.parametrize("kind", ["binary", "sparse", "sparse_column", "categorical"])
+def test_crossentropy_loss_name_is_picked_from_shapes_as_keras(kind):
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 4)).astype("float32")
+    units, activation, y = {
+        "binary": (1, "sigmoid", rng.integers(0, 2, (16, 1)).astype("float32")),
+        "sparse": (3, "softmax", rng.integers(0, 3, (16,))),
+        "sparse_column": (3, "softmax", rng.integers(0, 3, (16, 1))),
+        "categorical": (3, "softmax", np.eye(3, dtype="float32")[rng.integers(0, 3, 16)]),
+    }[kind]
+    theirs = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation=activation)])
+    ours = kt.Sequential([kt.Input((4,)), kt.layers.Dense(units, activation=activation)])
+    ours.set_weights(theirs.get_weights())
+    theirs.compile("sgd", loss="crossentropy")
+    ours.compile("sgd", loss="ce")
+    expected = theirs.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose(ours.evaluate(x, y, verbose=0), expected, rtol=1e-6)

@@ -46,9 +46,24 @@ def _output_keys(y_pred: Any, model: Any) -> tuple[list[Any], list[str]]:
     return list(range(count)), names
 
 
-def _as_loss(identifier: Any) -> Any:
+def _crossentropy_for(y_true: Any, y_pred: Any) -> Any:
+    """Keras's "crossentropy"/"ce": binary, sparse categorical or categorical, picked from the shapes
+    as "accuracy" is."""
+    if y_true is None:
+        raise ValueError('compile(loss="crossentropy") picks its loss from the targets\' shape; pass y to fit().')
+    y_true = torch.as_tensor(y_true)
+    if (y_pred.shape[-1] == 1 if y_pred.ndim else True):
+        return losses_module.binary_crossentropy
+    if y_true.ndim < y_pred.ndim or (y_true.ndim and y_true.shape[-1] == 1):
+        return losses_module.sparse_categorical_crossentropy
+    return losses_module.categorical_crossentropy
+
+
+def _as_loss(identifier: Any, y_true: Any = None, y_pred: Any = None) -> Any:
     if identifier is None:
         return None
+    if isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce"):
+        return losses_module.LossFunctionWrapper(_crossentropy_for(y_true, y_pred), name=identifier)
     if isinstance(identifier, nn.Module):  # a torch loss module takes (input, target)
         module = identifier
         placed: list[torch.device] = []  # not a submodule of the model: follow the predictions' device
@@ -98,9 +113,10 @@ class CompiledLoss:
         self.weights = weights
         self.entries: list[tuple[Any, str, Any, float]] | None = None
 
-    def build(self, y_pred: Any, model: Any) -> None:
+    def build(self, y_pred: Any, model: Any, y: Any = None) -> None:
         keys, names = _output_keys(y_pred, model)
-        losses = [_as_loss(s) for s in _per_output(self.spec, keys, names, "loss")]
+        losses = [_as_loss(s, _select(y, k), _select(y_pred, k))
+                  for s, k in zip(_per_output(self.spec, keys, names, "loss"), keys)]
         weights = _per_output(self.weights, keys, names, "loss_weights", 1.0) if self.weights is not None else [1.0] * len(keys)
         # No entries (compiled without a loss): the model trains on its `losses` alone, as in Keras.
         self.entries = [(k, n, l, float(1.0 if w is None else w)) for k, n, l, w in zip(keys, names, losses, weights)
@@ -115,7 +131,7 @@ class CompiledLoss:
 
     def __call__(self, y: Any, y_pred: Any, sample_weight: Any, model: Any) -> tuple[torch.Tensor, list | None]:
         if self.entries is None:
-            self.build(y_pred, model)
+            self.build(y_pred, model, y)
         if y is None:
             raise ValueError(
                 f"Model {getattr(model, 'name', '')!r} needs targets to compute its loss; pass y (or yield (x, y) batches)."
@@ -213,7 +229,7 @@ class CompiledMetrics:
                     metric.to(device)
             return
         if compiled_loss.entries is None:
-            compiled_loss.build(y_pred, model)
+            compiled_loss.build(y_pred, model, y)
         keys, names = _output_keys(y_pred, model)
         multi = len(keys) > 1
         self.part_trackers = [LossTracker(n) for n in compiled_loss.part_names]
