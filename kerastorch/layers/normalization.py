@@ -25,6 +25,32 @@ def _axis_in_range(layer_name: str, axis: int, rank: int, shape: tuple) -> int:
     return axis % rank
 
 
+def _set_affine_arguments(layer: Layer, center: bool, scale: bool, beta_initializer: Any, gamma_initializer: Any,
+                          beta_regularizer: Any, gamma_regularizer: Any, beta_constraint: Any,
+                          gamma_constraint: Any) -> None:
+    """The learned offset (beta) and scale (gamma) arguments every normalization layer takes, resolved."""
+    layer.center = bool(center)
+    layer.scale = bool(scale)
+    layer.beta_initializer = initializers.get(beta_initializer)
+    layer.gamma_initializer = initializers.get(gamma_initializer)
+    layer.beta_regularizer = regularizers.get(beta_regularizer)
+    layer.gamma_regularizer = regularizers.get(gamma_regularizer)
+    layer.beta_constraint = constraints.get(beta_constraint)
+    layer.gamma_constraint = constraints.get(gamma_constraint)
+    layer.gamma = None
+    layer.beta = None
+
+
+def _add_affine_weights(layer: Layer, shape: tuple, scale: bool, center: bool) -> None:
+    """`gamma` (when `scale`) then `beta` (when `center`), Keras's order, over `shape`."""
+    if scale:
+        layer.gamma = layer.add_weight(shape, layer.gamma_initializer, name="gamma",
+                                       regularizer=layer.gamma_regularizer, constraint=layer.gamma_constraint)
+    if center:
+        layer.beta = layer.add_weight(shape, layer.beta_initializer, name="beta",
+                                      regularizer=layer.beta_regularizer, constraint=layer.beta_constraint)
+
+
 class BatchNormalization(Layer):
     """Normalizes each channel with batch statistics while training, moving averages otherwise.
 
@@ -75,19 +101,11 @@ class BatchNormalization(Layer):
         self.axis = axis
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
-        self.center = bool(center)
-        self.scale = bool(scale)
         self.synchronized = False
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        _set_affine_arguments(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                              gamma_regularizer, beta_constraint, gamma_constraint)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.gamma = None
-        self.beta = None
         self._channel_axis = 1
 
     def build(self, input_shape: tuple) -> None:
@@ -105,12 +123,7 @@ class BatchNormalization(Layer):
                 f"received shape {tuple(input_shape)}."
             )
         shape = (channels,)
-        if self.scale:
-            self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma",
-                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
-        if self.center:
-            self.beta = self.add_weight(shape, self.beta_initializer, name="beta",
-                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
+        _add_affine_weights(self, shape, self.scale, self.center)
         self.moving_mean = self.add_weight(shape, self.moving_mean_initializer, trainable=False, name="moving_mean")
         self.moving_variance = self.add_weight(
             shape, self.moving_variance_initializer, trainable=False, name="moving_variance"
@@ -179,17 +192,9 @@ class LayerNormalization(Layer):
             raise ValueError(f"LayerNormalization expected `epsilon` > 0, received {epsilon!r}.")
         self.axis = axis if isinstance(axis, int) else list(axis)
         self.epsilon = float(epsilon)
-        self.center = bool(center)
-        self.scale = bool(scale)
         self.rms_scaling = bool(rms_scaling)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
-        self.gamma = None
-        self.beta = None
+        _set_affine_arguments(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                              gamma_regularizer, beta_constraint, gamma_constraint)
         self._axes: list[int] = []
         self._moved = False
 
@@ -208,12 +213,7 @@ class LayerNormalization(Layer):
                 f"Layer {self.name!r} (LayerNormalization) needs known sizes on axis={self.axis}, "
                 f"received shape {tuple(input_shape)}."
             )
-        if self.scale or self.rms_scaling:
-            self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma",
-                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
-        if self.center and not self.rms_scaling:
-            self.beta = self.add_weight(shape, self.beta_initializer, name="beta",
-                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
+        _add_affine_weights(self, shape, self.scale or self.rms_scaling, self.center and not self.rms_scaling)
         self._axes = axes
         self._moved = axes != list(range(rank - len(axes), rank))
         self.input_spec = InputSpec(ndim=rank, axes={a: input_shape[a] for a in axes})
@@ -279,16 +279,8 @@ class GroupNormalization(Layer):
         self.groups = groups
         self.axis = axis
         self.epsilon = float(epsilon)
-        self.center = bool(center)
-        self.scale = bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
-        self.gamma = None
-        self.beta = None
+        _set_affine_arguments(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                              gamma_regularizer, beta_constraint, gamma_constraint)
         self._channel_axis = 1
 
     def build(self, input_shape: tuple) -> None:
@@ -307,12 +299,7 @@ class GroupNormalization(Layer):
                 f"of inputs of shape {tuple(input_shape)}; pick a divisor of {channels}."
             )
         self.groups = groups  # Keras records the resolved count (-1 becomes the channel count)
-        if self.scale:
-            self.gamma = self.add_weight((channels,), self.gamma_initializer, name="gamma",
-                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
-        if self.center:
-            self.beta = self.add_weight((channels,), self.beta_initializer, name="beta",
-                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
+        _add_affine_weights(self, (channels,), self.scale, self.center)
         self._channel_axis = axis
         self.input_spec = InputSpec(ndim=rank, axes={self.axis: channels})
 
