@@ -134,11 +134,6 @@ class _ConfusionMetric(Metric):
 
     _CELL_ORDER = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 
-    def reset_state(self) -> None:
-        with torch.no_grad():
-            for value in self._variables:
-                value.zero_()
-
 
 class _ConditionCount(_ConfusionMetric):
     """The weighted count of one confusion-matrix cell at each threshold, as one `accumulator`."""

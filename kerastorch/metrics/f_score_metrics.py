@@ -100,11 +100,6 @@ class FBetaScore(Metric):
             return score.mean()
         return score
 
-    def reset_state(self) -> None:
-        with torch.no_grad():
-            for value in self._variables:
-                value.zero_()
-
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "average": self.average, "beta": self.beta, "threshold": self.threshold}
 

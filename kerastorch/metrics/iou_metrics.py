@@ -59,10 +59,6 @@ class _IoUBase(Metric):
             counts.index_add_(0, cell, torch.where(valid, weight, torch.zeros_like(weight)))
             self.total_cm.add_(counts.reshape(n, n))
 
-    def reset_state(self) -> None:
-        with torch.no_grad():
-            self.total_cm.zero_()
-
 
 class IoU(_IoUBase):
     """The mean intersection-over-union of `target_class_ids` (classes absent from both labels and

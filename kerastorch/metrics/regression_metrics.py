@@ -194,11 +194,6 @@ class R2Score(Metric):
                 score = 1 - (1 - score) * (samples - 1) / (samples - self.num_regressors - 1)
         return score
 
-    def reset_state(self) -> None:
-        with torch.no_grad():
-            for value in self._variables:
-                value.zero_()
-
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "class_aggregation": self.class_aggregation,
                 "num_regressors": self.num_regressors}
