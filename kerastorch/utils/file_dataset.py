@@ -21,6 +21,15 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampl
 LABEL_MODES = ("int", "categorical", "binary", None)
 
 
+def check_format(caller: str, format: Any) -> None:
+    """Keras's `format=` of the dataset readers: only "torch" (a DataLoader) is built here."""
+    if format != "torch":
+        if format in ("tf", "grain"):
+            raise NotImplementedError(f"{caller}: format={format!r} returns a TensorFlow/Grain dataset, which "
+                                      "kerastorch does not build; use the default format='torch' (a DataLoader).")
+        raise ValueError(f"{caller}: `format` must be 'torch', received {format!r}.")
+
+
 def check_arguments(caller: str, labels: Any, label_mode: Any, class_names: Any, validation_split: Any,
                     subset: Any, shuffle: bool, seed: Any, batch_size: Any) -> None:
     """Keras's argument checks, shared by the image, text and audio readers."""

@@ -21,7 +21,7 @@ import torch
 
 from .. import config
 from ..ops import image as image_ops
-from .file_dataset import datasets_from_directory
+from .file_dataset import check_format, datasets_from_directory
 
 ALLOWLIST_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
@@ -136,11 +136,7 @@ def image_dataset_from_directory(
         )
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError(f"{caller}: pass only one of `crop_to_aspect_ratio` and `pad_to_aspect_ratio`.")
-    if format != "torch":
-        if format in ("tf", "grain"):
-            raise NotImplementedError(f"{caller}: format={format!r} returns a TensorFlow/Grain dataset, which "
-                                      "kerastorch does not build; use the default format='torch' (a DataLoader).")
-        raise ValueError(f"{caller}: `format` must be 'torch', received {format!r}.")
+    check_format(caller, format)
     data_format = config.standardize_data_format(data_format)
     load = functools.partial(load_image, image_size=tuple(image_size), color_mode=color_mode,
                              interpolation=interpolation, data_format=data_format,

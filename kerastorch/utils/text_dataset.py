@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Sequence
 
-from .file_dataset import datasets_from_directory
+from .file_dataset import check_format, datasets_from_directory
 
 
 def read_text(path: str, max_length: int | None) -> str:
@@ -61,11 +61,7 @@ def text_dataset_from_directory(
     caller = "text_dataset_from_directory"
     if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 0):
         raise ValueError(f"{caller}: `max_length` must be a non-negative integer or None, received {max_length!r}.")
-    if format != "torch":
-        if format in ("tf", "grain"):
-            raise NotImplementedError(f"{caller}: format={format!r} returns a TensorFlow/Grain dataset, which "
-                                      "kerastorch does not build; use the default format='torch' (a DataLoader).")
-        raise ValueError(f"{caller}: `format` must be 'torch', received {format!r}.")
+    check_format(caller, format)
     return datasets_from_directory(
         caller, directory, labels=labels, label_mode=label_mode, class_names=class_names, formats=(".txt",),
         load=functools.partial(read_text, max_length=max_length), batch_size=batch_size, shuffle=shuffle, seed=seed,

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 
-from .file_dataset import make_loader
+from .file_dataset import check_format, make_loader
 
 
 def _tensor(values: Any) -> torch.Tensor:
@@ -83,11 +83,7 @@ def timeseries_dataset_from_array(
         A DataLoader yielding `(batch, sequence_length, *features)` windows, with targets as `(windows, targets)`.
     """
     caller = "timeseries_dataset_from_array"
-    if format != "torch":
-        if format in ("tf", "grain"):
-            raise NotImplementedError(f"{caller}: format={format!r} returns a TensorFlow/Grain dataset, which "
-                                      "kerastorch does not build; use the default format='torch' (a DataLoader).")
-        raise ValueError(f"{caller}: `format` must be 'torch', received {format!r}.")
+    check_format(caller, format)
     data = _tensor(data)
     n = len(data)
     for name, value in (("sequence_length", sequence_length), ("sequence_stride", sequence_stride),
