@@ -656,10 +656,10 @@ class SwapEMAWeights(Callback):
     def on_epoch_end(self, epoch: int, logs: Mapping | None = None) -> None:
         if self.swap_on_epoch:
             self._swap(into_model=True)
-            if epoch == self.params.get("epochs", 0) - 1 and self._optimizer().built:
+            optimizer = self._optimizer()
+            if epoch == self.params.get("epochs", 0) - 1 and optimizer.built:
                 # fit ends by copying the averages into the model; they are in the model already, so
                 # the averages take the model's values for that copy to keep them there.
-                optimizer = self._optimizer()
                 with torch.no_grad():
                     for weight, average in zip(optimizer._params, optimizer._averages):
                         average.copy_(weight)
