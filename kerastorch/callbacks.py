@@ -134,7 +134,7 @@ class History(Callback):
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
-        if self.model is not None:
+        if self.model is not None and getattr(self.model, "history", None) is not self:
             self.model.history = self
 
 

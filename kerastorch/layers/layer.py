@@ -12,6 +12,7 @@ import functools
 import inspect
 import math
 import re
+import sys
 import types
 from typing import Any, Iterator
 
@@ -51,6 +52,12 @@ _IN_TRAIN_SWITCH: list["Layer"] = []  # the layer whose train()/eval() call is w
 # Attribute values nn.Module.__setattr__ would only store: set directly (layer construction sets dozens).
 _PLAIN_VALUE_TYPES = frozenset({str, int, float, bool, type(None), tuple, list, dict, set, types.FunctionType,
                                 torch.dtype, torch.device})
+
+
+def _is_metric(value: Any) -> bool:
+    """Whether `value` is a kerastorch metric (none can exist before the metrics module is imported)."""
+    module = sys.modules.get("kerastorch.metrics.metric")
+    return module is not None and isinstance(value, module.Metric)
 
 
 @contextlib.contextmanager
@@ -497,6 +504,8 @@ class Layer(nn.Module):
         elif isinstance(value, variables.Variable) and not isinstance(value, nn.Parameter) and "_buffers" in self.__dict__:
             self.register_buffer(name, value)  # `self.v = kt.Variable(..., trainable=False)` is layer state
             return
+        if _is_metric(value):  # `model.metrics` reads the attributes of layers that ever held a metric
+            self.__dict__["_holds_metrics"] = True
         super().__setattr__(name, value)
 
     @property

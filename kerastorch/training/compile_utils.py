@@ -175,7 +175,7 @@ class LossTracker(metrics_module.Metric):
                 self.count += float(weight.sum())
 
     def reset_state(self) -> None:
-        super().reset_state()
+        self.total.zero_()  # its one state tensor starts at zero: no grad-mode switch, no copy
         self.count = 0.0
 
     def result(self) -> torch.Tensor:

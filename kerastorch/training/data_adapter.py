@@ -61,7 +61,11 @@ def num_samples(tree: Any) -> int:
     leaves = tree_leaves(tree)
     if not leaves:
         raise ValueError("No data given: pass x (and y) as arrays, tensors, a Dataset or a DataLoader.")
-    sizes = {int(leaf.shape[0]) for leaf in leaves}
+    return _common_size(leaves)
+
+
+def _common_size(arrays: list[Any]) -> int:
+    sizes = {int(array.shape[0]) for array in arrays}
     if len(sizes) > 1:
         raise ValueError(
             f"All arrays passed as data must have the same number of samples, received sizes {sorted(sizes)}; "
@@ -141,11 +145,12 @@ class ArrayAdapter:
     def __init__(self, x: Any, y: Any, sample_weight: Any, batch_size: int, shuffle: bool | str,
                  device: torch.device, shard: Shard = Shard(), steps: int | None = None,
                  class_weight: dict | None = None, contiguous_shards: bool = False):
-        if isinstance(x, (torch.Tensor, np.ndarray)) and (y is None or isinstance(y, (torch.Tensor, np.ndarray))):
+        if _single_arrays(x, y):
             self.x, self.y = to_tensor(x), None if y is None else to_tensor(y)  # one array each: no tree walks
+            self.n = _common_size([self.x] if self.y is None else [self.x, self.y])
         else:
             self.x, self.y = tree_map(to_tensor, x), tree_map(to_tensor, y)
-        self.n = num_samples([self.x, self.y])
+            self.n = num_samples([self.x, self.y])
         self.sample_weight = None if sample_weight is None else to_tensor(sample_weight).float()
         if self.sample_weight is not None and self.sample_weight.shape[0] != self.n:
             raise ValueError(
@@ -383,6 +388,11 @@ def _is_map_style(dataset: Any) -> bool:
     return isinstance(dataset, Dataset) and not isinstance(dataset, IterableDataset) and hasattr(dataset, "__len__")
 
 
+def _single_arrays(x: Any, y: Any) -> bool:
+    """One x array and at most one y array (tensors or numpy)."""
+    return isinstance(x, (torch.Tensor, np.ndarray)) and (y is None or isinstance(y, (torch.Tensor, np.ndarray)))
+
+
 def is_array_like(value: Any) -> bool:
     leaves = tree_leaves(value)
     return bool(leaves) and all(isinstance(v, (np.ndarray, torch.Tensor, list, np.generic, int, float))
@@ -393,6 +403,9 @@ def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int |
           device: torch.device, shard: Shard = Shard(), steps: int | None = None,
           class_weight: dict | None = None, contiguous_shards: bool = False) -> ArrayAdapter | IterableAdapter:
     """The adapter for whatever `x` is (arrays vs Datasets/DataLoaders/generators)."""
+    if _single_arrays(x, y):  # the common case, told apart without walking a structure
+        return ArrayAdapter(x, y, sample_weight, batch_size or 32, shuffle, device, shard, steps, class_weight,
+                            contiguous_shards)
     if isinstance(x, PyDataset):  # batches by index, shuffled in batch order like Keras
         x = PyDatasetLoader(x, shuffle)
     if isinstance(x, (Dataset, DataLoader)) or (not is_array_like(x) and x is not None and not isinstance(x, (dict, list, tuple))):

@@ -39,16 +39,19 @@ def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
 
 
+_ALONE = Shard()  # a single process (the frozen value is shared, not built per call)
+
+
 def current_shard(device: torch.device | None = None) -> Shard:
     """The process group this process belongs to, initialising it under torchrun if needed.
 
     Uses NCCL when the model lives on CUDA and gloo otherwise.
     """
     if not dist.is_available():
-        return Shard()
+        return _ALONE
     if not dist.is_initialized():
         if not launched_by_torchrun():
-            return Shard()
+            return _ALONE
         backend = "nccl" if device is not None and device.type == "cuda" else "gloo"
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))

@@ -8,7 +8,6 @@ are only read when the progress bar redraws or an epoch ends, so the loop never 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import warnings
 from typing import Any, Iterator, Mapping
 
@@ -19,6 +18,7 @@ from torch import nn
 from .. import config, optimizers as optimizers_module
 from ..constraints import constrained_weights
 from ..layers import loss_tracking
+from ..layers.layer import Layer
 from . import distributed
 from .. import metrics as metrics_module
 from ..mixed_precision import global_policy
@@ -103,11 +103,18 @@ class Trainer:
         `reset_metrics()` resets these at each epoch and evaluation start; override the property
         to list your own trackers for a custom `train_step`.
         """
+        return self._metrics_in(_module_tree(self))
+
+    def _metrics_in(self, modules: list[nn.Module]) -> list[Any]:
+        """`metrics` from an already walked module tree. A kerastorch layer notes when a metric is
+        assigned to it (as Keras tracks them), so only those layers and plain torch modules are read."""
         found = []
         if self.compiled:
             compiled = self._compiled_metrics
             found = [compiled.loss_tracker, compiled.container, *compiled.part_trackers]
-        for module in self.modules():
+        for module in modules:
+            if isinstance(module, Layer) and not module.__dict__.get("_holds_metrics"):
+                continue
             for value in vars(module).values():
                 if isinstance(value, metrics_module.Metric) and not any(value is f for f in found) and not isinstance(
                         value, (LossTracker, CompileMetrics)):
@@ -230,18 +237,22 @@ class Trainer:
                 for weight, project in projections:
                     weight.copy_(project(weight))
 
-    def _prepare_step_state(self) -> None:
-        """Once per loop: the weights' constraints (shared with the optimizer) and the metrics' device."""
-        projections = constrained_weights(self)
+    def _prepare_step_state(self, modules: list[nn.Module] | None = None) -> list[nn.Module]:
+        """Once per loop, from one walk of the module tree (`modules`, walked here when not given;
+        returned for the mode switch and the runner): the weights' constraints (shared with the
+        optimizer) and the metrics' device."""
+        modules = _module_tree(self) if modules is None else modules
+        projections = constrained_weights(self) if any(m.__dict__.get("_constraints") for m in modules) else []
         self._set_cached("_projections", projections)
         if isinstance(self.optimizer, optimizers_module.Optimizer):
             self.optimizer._projections = {id(w): project for w, project in projections}
-        found = self.metrics
+        found = self.metrics if self._custom("metrics") else self._metrics_in(modules)
         self._set_cached("_loop_metrics", found)
         if self._step_device.type != "cpu":
             for metric in found:
                 if hasattr(metric, "to") and not isinstance(metric, CompileMetrics):
                     metric.to(self._step_device)
+        return modules
 
     def _reset_loop_metrics(self) -> None:
         """`reset_metrics()` over the list `metrics` gave when this loop started (read once per loop);
@@ -258,23 +269,31 @@ class Trainer:
 
     # --------------------------------------------------------------------------- preparation
 
-    def _model_device(self) -> torch.device:
-        for tensor in itertools.chain(self.parameters(), self.buffers()):
-            if not isinstance(tensor, nn.parameter.UninitializedParameter):
-                return tensor.device
+    def _model_device(self, modules: list[nn.Module] | None = None) -> torch.device:
+        """Where the first (initialized) parameter lives, else the first buffer (`modules`: the walked tree)."""
+        modules = _module_tree(self) if modules is None else modules
+        for kind in ("_parameters", "_buffers"):
+            for module in modules:
+                for tensor in getattr(module, kind).values():
+                    if tensor is not None and not isinstance(tensor, nn.parameter.UninitializedParameter):
+                        return tensor.device
         return torch.device("cpu")
 
-    def _ensure_built(self, data: Any, device: torch.device | None = None) -> None:
+    def _ensure_built(self, data: Any, device: torch.device | None = None) -> bool:
         """Build (lazy) layers with one forward pass on two samples, then note the device (`device`: the
-        model's, looked up by the caller just before, which a model built already still has)."""
+        model's, looked up by the caller just before, which a model built already still has). Returns
+        whether it built anything (the module tree may have grown)."""
+        built = False
         if not self.__dict__.get("_fully_built"):
             lazy = any(isinstance(p, nn.parameter.UninitializedParameter) for p in self.parameters())
             if not self.built or lazy:
                 with torch.no_grad():
                     self(data.first_x())
                 device = None  # new weights: look again
+                built = True
             self._set_cached("_fully_built", True)
         self._set_cached("_step_device", device or self._model_device())  # the model may have moved since
+        return built
 
     def _build_optimizer(self) -> None:
         optimizer = self.optimizer
@@ -329,13 +348,20 @@ class Trainer:
                      contiguous_shards=contiguous)
 
     @contextlib.contextmanager
-    def _mode(self, training: bool) -> Iterator[None]:
-        """Switch every submodule to train/eval mode and restore each one's own mode afterwards."""
-        previous = [(m, m.training) for m in self.modules()]
-        if all(mode == training for _, mode in previous):
+    def _mode(self, training: bool, modules: list[nn.Module] | None = None) -> Iterator[None]:
+        """Switch every submodule to train/eval mode and restore each one's own mode afterwards
+        (`modules`: the tree as this loop walked it already)."""
+        modules = _module_tree(self) if modules is None else modules
+        if all(m.training == training for m in modules):
             yield
             return
-        self.train(training)
+        previous = [(m, m.training) for m in modules]
+        if all(type(m).train in _PLAIN_TRAIN for m in modules) and all(
+                m.__dict__.get("_trainable", True) for m in modules):
+            for module in modules:  # what train() does when no module overrides it and none is frozen
+                module.__dict__["training"] = training
+        else:
+            self.train(training)
         try:
             yield
         finally:
@@ -404,13 +430,14 @@ class Trainer:
 
         return step
 
-    def _train_runner(self, module: nn.Module) -> "_Run":
-        """What fit runs per batch, decided once per loop: the built-in fused step when the model
-        overrides none of Keras's step hooks, else its own `train_step` on Keras-packed data."""
+    def _train_runner(self, module: nn.Module, modules: list[nn.Module]) -> "_Run":
+        """What fit runs per batch, decided once per loop (`modules`: the walked tree): the built-in
+        fused step when the model overrides none of Keras's step hooks, else its own `train_step`
+        on Keras-packed data."""
         if self._custom("train_step", "compute_loss", "compute_metrics", "get_metrics_result", "metrics"):
             self._check_custom_step("train_step", module)
             return _CustomRun(self, self.train_step)
-        if not any(p.requires_grad for p in self.parameters()):
+        if not any(p is not None and p.requires_grad for m in modules for p in m._parameters.values()):
             warnings.warn(f"Model {self.name!r} has no trainable weights: fit computes its loss and metrics "
                           "but updates nothing (as in Keras).", stacklevel=3)
             return _BuiltinRun(self, module, self._test_step, False)
@@ -481,7 +508,8 @@ class Trainer:
             epochs = config.max_epochs()
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = split_for_validation(x, y, sample_weight, validation_split)
-        device = self._model_device()
+        modules = _module_tree(self)
+        device = self._model_device(modules)
         shard = distributed.current_shard(device)
         train_data = self._adapter(x, y, sample_weight, batch_size, shuffle, shard, steps_per_epoch, class_weight,
                                    device=device)
@@ -490,13 +518,14 @@ class Trainer:
             val_x, val_y, val_w = _unpack_validation(validation_data)
             val_data = self._adapter(val_x, val_y, val_w, validation_batch_size or batch_size, False, shard,
                                      validation_steps, device=device)
-        self._ensure_built(train_data, device)
+        if self._ensure_built(train_data, device):
+            modules = _module_tree(self)
         self._build_optimizer()
         if self._grad_scaler is None and self.auto_scale_loss:
             self._grad_scaler = grad_scaler_for(self._step_device)
         module = self._training_module(shard)
-        self._prepare_step_state()
-        runner = self._train_runner(module)
+        self._prepare_step_state(modules)
+        runner = self._train_runner(module, modules)
         every = self.steps_per_execution
         total_steps = train_data.steps
 
@@ -511,7 +540,7 @@ class Trainer:
                             ("_initial_epoch", None)):
             self._set_cached(name, value)  # plain values: no trip through nn.Module.__setattr__
         epoch_logs: dict[str, float] = {}
-        with self._mode(True):
+        with self._mode(True, modules):
             callback_list.on_train_begin()
             first_epoch = self._initial_epoch if self._initial_epoch is not None else initial_epoch
             try:
@@ -539,7 +568,7 @@ class Trainer:
                         break
                     epoch_logs = runner.final_logs(shard)
                     if val_data is not None and _should_validate(epoch, validation_freq):
-                        with self._mode(False):
+                        with self._mode(False, modules):
                             val_logs = self._evaluate_loop(val_data, callback_list, shard)
                         epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
                     callback_list.on_epoch_end(epoch, epoch_logs)
@@ -552,8 +581,10 @@ class Trainer:
                 self.stop_training = True
                 if distributed.is_chief():
                     print("Training interrupted; the model keeps the weights of the last completed step.")
-            if isinstance(self.optimizer, optimizers_module.Optimizer) and epochs > 0:
-                self.optimizer.finalize_variable_values()
+            optimizer = self.optimizer
+            if isinstance(optimizer, optimizers_module.Optimizer) and epochs > 0 and (optimizer.use_ema or type(
+                    optimizer).finalize_variable_values is not optimizers_module.Optimizer.finalize_variable_values):
+                optimizer.finalize_variable_values()
             callback_list.on_train_end(epoch_logs)
         return history
 
@@ -599,15 +630,17 @@ class Trainer:
             raise TypeError(f"evaluate() got unexpected keyword arguments {sorted(kwargs)}.")
         self._require_compiled("evaluate")
         verbose = resolve_verbose(verbose)
-        device = self._model_device()
+        modules = _module_tree(self)
+        device = self._model_device(modules)
         shard = distributed.current_shard(device)
         data = self._adapter(x, y, sample_weight, batch_size, False, shard, steps, device=device)
-        self._ensure_built(data, device)
-        self._prepare_step_state()
+        if self._ensure_built(data, device):
+            modules = _module_tree(self)
+        self._prepare_step_state(modules)
         callback_list = CallbackList(callbacks, model=self, verbose=verbose, steps=data.steps, mode="evaluate")
         if verbose:
             callback_list.append(ProgbarLogger(verbose))
-        with self._mode(False):
+        with self._mode(False, modules):
             logs = self._evaluate_loop(data, callback_list, shard)
         if return_dict:
             return logs
@@ -675,9 +708,9 @@ class Trainer:
         if self._grad_scaler is None and self.auto_scale_loss:
             self._grad_scaler = grad_scaler_for(self._model_device())
         module = self._training_module(shard)
-        self._prepare_step_state()
-        runner = self._train_runner(module)
-        with self._mode(True):
+        modules = self._prepare_step_state()
+        runner = self._train_runner(module, modules)
+        with self._mode(True, modules):
             for batch in data:
                 runner.run(batch)
         return _result_form(runner.final_logs(shard), return_dict)
@@ -690,10 +723,10 @@ class Trainer:
         data.batch_size = data.n
         data.steps = 1
         self._ensure_built(data)
-        self._prepare_step_state()
+        modules = self._prepare_step_state()
         self._reset_loop_metrics()
         runner = self._test_runner(self._inference_module())
-        with self._mode(False), torch.inference_mode():
+        with self._mode(False, modules), torch.inference_mode():
             for batch in data:
                 runner.run(batch)
         return _result_form(runner.final_logs(shard), return_dict)
@@ -704,6 +737,22 @@ class Trainer:
 
 
 # ---------------------------------------------------------------------------------- helpers
+
+
+_PLAIN_TRAIN = (Layer.train, nn.Module.train)  # train() implementations that only set the flags
+
+
+def _module_tree(root: nn.Module) -> list[nn.Module]:
+    """`list(root.modules())` (the same pre-order, each module once), walked without recursion."""
+    found, seen, stack = [], set(), [root]
+    while stack:
+        module = stack.pop()
+        if module is None or id(module) in seen:
+            continue
+        seen.add(id(module))
+        found.append(module)
+        stack.extend(reversed(module._modules.values()))
+    return found
 
 
 class _Run:
@@ -724,7 +773,12 @@ class _BuiltinRun(_Run):
     def __init__(self, model: Trainer, module: nn.Module, step: Any, training: bool):
         self.model, self.module, self.step = model, module, step
         self.training = training
-        self.planned = False
+        # Loss and metrics resolved by an earlier loop, and on this device: the lean step from the start.
+        compiled = model._compiled_metrics
+        lean = model._lean_step(training) if compiled.entries is not None and compiled._device == (
+            model._step_device) else None
+        self.planned = lean is not None
+        self.step = lean or step
         self.lazy_logs = _LazyLogs(model)
 
     def run(self, batch: Batch) -> None:
