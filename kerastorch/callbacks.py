@@ -31,6 +31,7 @@ __all__ = [
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end",
                 "on_predict_batch_begin", "on_predict_batch_end", "on_batch_begin", "on_batch_end")
+_BATCH_HOOK_NAMES = frozenset(_BATCH_HOOKS)
 
 
 class Callback:
@@ -69,7 +70,12 @@ class Callback:
     def on_predict_batch_end(self, batch: int, logs: Mapping | None = None) -> None: ...
 
     def _uses_batch_hooks(self) -> bool:
-        return any(getattr(type(self), hook) is not getattr(Callback, hook) for hook in _BATCH_HOOKS)
+        for cls in type(self).__mro__:  # only classes before Callback can override its hooks
+            if cls is Callback:
+                return False
+            if not _BATCH_HOOK_NAMES.isdisjoint(vars(cls)):
+                return any(getattr(type(self), hook) is not getattr(Callback, hook) for hook in _BATCH_HOOKS)
+        return False
 
 
 class CallbackList(Callback):

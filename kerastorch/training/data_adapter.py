@@ -201,16 +201,18 @@ class ArrayAdapter:
 
     def __iter__(self) -> Iterator[Batch]:
         if self.shard.active and self.contiguous_shards:
-            yield from self._contiguous_epoch()
-            return
+            return self._contiguous_epoch()
         order = epoch_order(self.n, self.batch_size, self.shuffle) if self.shuffle else None
         if order is not None and self.shard.active:
             order = same_on_all_ranks(order)
         if order is not None and self._on_device:
             order = order.pin_memory().to(self.device, non_blocking=True)
         if self._single and not self.shard.active and (self._on_device or self._in_place):
-            yield from self._plain_epoch(order)
-            return
+            return self._plain_epoch(order)
+        return self._indexed_epoch(order)
+
+    def _indexed_epoch(self, order: torch.Tensor | None) -> Iterator[Batch]:
+        """The general epoch: any structure, moved to the device per batch, sharded across ranks."""
         for step in range(self.steps):
             start, stop = step * self.batch_size, min((step + 1) * self.batch_size, self.n)
             if not self.shard.active:

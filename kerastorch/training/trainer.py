@@ -7,7 +7,6 @@ are only read when the progress bar redraws or an epoch ends, so the loop never 
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from typing import Any, Iterator, Mapping
 
@@ -347,27 +346,10 @@ class Trainer:
                      device=device or self._model_device(), shard=shard, steps=steps, class_weight=class_weight,
                      contiguous_shards=contiguous)
 
-    @contextlib.contextmanager
-    def _mode(self, training: bool, modules: list[nn.Module] | None = None) -> Iterator[None]:
+    def _mode(self, training: bool, modules: list[nn.Module] | None = None) -> "_Mode":
         """Switch every submodule to train/eval mode and restore each one's own mode afterwards
         (`modules`: the tree as this loop walked it already)."""
-        modules = _module_tree(self) if modules is None else modules
-        if all(m.training == training for m in modules):
-            yield
-            return
-        previous = [(m, m.training) for m in modules]
-        if all(type(m).train in _PLAIN_TRAIN for m in modules) and all(
-                m.__dict__.get("_trainable", True) for m in modules):
-            for module in modules:  # what train() does when no module overrides it and none is frozen
-                module.__dict__["training"] = training
-        else:
-            self.train(training)
-        try:
-            yield
-        finally:
-            for module, mode in previous:
-                if module.training != mode:
-                    object.__setattr__(module, "training", mode)  # the flag alone: what it was before train()
+        return _Mode(self, training, _module_tree(self) if modules is None else modules)
 
     # ------------------------------------------------------------------------------ one step
 
@@ -490,8 +472,7 @@ class Trainer:
         validation_freq: int | list = 1,
     ) -> Any:
         """Train for `epochs` epochs and return the `History` (Keras's signature and behaviour)."""
-        from ..callbacks import CallbackList, History, ProgbarLogger
-        from .progress import resolve_verbose
+        CallbackList, History, ProgbarLogger, resolve_verbose = _loop_helpers()
 
         self._require_compiled("fit")
         if not isinstance(epochs, int) or epochs < 0:
@@ -623,8 +604,7 @@ class Trainer:
         **kwargs: Any,
     ) -> Any:
         """Loss and metrics over the data: a scalar, a list `[loss, *metrics]`, or a dict."""
-        from ..callbacks import CallbackList, ProgbarLogger
-        from .progress import resolve_verbose
+        CallbackList, _, ProgbarLogger, resolve_verbose = _loop_helpers()
 
         if kwargs:
             raise TypeError(f"evaluate() got unexpected keyword arguments {sorted(kwargs)}.")
@@ -652,8 +632,7 @@ class Trainer:
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto", steps: int | None = None,
                 callbacks: list | None = None) -> Any:
         """Outputs for every sample as numpy arrays (lists/dicts of them for multi-output models)."""
-        from ..callbacks import CallbackList, ProgbarLogger
-        from .progress import resolve_verbose
+        CallbackList, _, ProgbarLogger, resolve_verbose = _loop_helpers()
 
         verbose = resolve_verbose(verbose)
         device = self._model_device()
@@ -739,7 +718,48 @@ class Trainer:
 # ---------------------------------------------------------------------------------- helpers
 
 
+_HELPERS: list[Any] = []
+
+
+def _loop_helpers() -> list[Any]:
+    """[CallbackList, History, ProgbarLogger, resolve_verbose], imported once on first use (the
+    callbacks module imports this package, so not at import time), then read without an import."""
+    if not _HELPERS:
+        from ..callbacks import CallbackList, History, ProgbarLogger
+        from .progress import resolve_verbose
+
+        _HELPERS.extend((CallbackList, History, ProgbarLogger, resolve_verbose))
+    return _HELPERS
+
+
 _PLAIN_TRAIN = (Layer.train, nn.Module.train)  # train() implementations that only set the flags
+
+
+class _Mode:
+    """`with`: every module of the tree in one mode inside the block, each one's own mode after."""
+
+    __slots__ = ("model", "training", "modules", "previous")
+
+    def __init__(self, model: nn.Module, training: bool, modules: list[nn.Module]):
+        self.model, self.training, self.modules, self.previous = model, training, modules, None
+
+    def __enter__(self) -> None:
+        training, modules = self.training, self.modules
+        if all(m.training == training for m in modules):
+            return
+        self.previous = [(m, m.training) for m in modules]
+        if all(type(m).train in _PLAIN_TRAIN for m in modules) and all(
+                m.__dict__.get("_trainable", True) for m in modules):
+            for module in modules:  # what train() does when no module overrides it and none is frozen
+                module.__dict__["training"] = training
+        else:
+            self.model.train(training)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        for module, mode in self.previous or ():
+            if module.training != mode:
+                object.__setattr__(module, "training", mode)  # the flag alone: what it was before train()
+        self.previous = None
 
 
 def _module_tree(root: nn.Module) -> list[nn.Module]:
