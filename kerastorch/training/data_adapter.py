@@ -242,7 +242,7 @@ class ArrayAdapter:
                 yield Batch(x[start:stop], None if y is None else y[start:stop],
                             None if w is None else w[start:stop], stop - start, stop - start)
             else:
-                index = order[start:stop]
+                index = order if stop - start == n else order[start:stop]  # one batch: the whole order
                 yield Batch(x.index_select(0, index), None if y is None else y.index_select(0, index),
                             None if w is None else w.index_select(0, index), stop - start, stop - start)
 

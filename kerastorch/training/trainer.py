@@ -227,7 +227,12 @@ class Trainer:
     def _custom(self, *names: str) -> bool:
         """Whether the model's class overrides any of these Trainer methods (checked once per loop)."""
         cls = type(self)
-        return any(getattr(cls, name) is not getattr(Trainer, name) for name in names)
+        for base in cls.__mro__:  # only the classes before Trainer can override its methods
+            if base is Trainer:
+                return False
+            if any(name in vars(base) for name in names):
+                return any(getattr(cls, name) is not getattr(Trainer, name) for name in names)
+        return False
 
     def _apply_constraints(self) -> None:
         projections = self.__dict__.get("_projections")
