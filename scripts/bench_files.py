@@ -4,7 +4,7 @@ A 20M-parameter MLP (2000 inputs, five Dense(2000) layers) is saved and loaded b
 times are medians over alternating rounds, printed with their ratio to torch's. The load side of
 torch is `model.load_state_dict(torch.load(path, weights_only=True))`, the same job `load_weights`
 does. Extra peak memory (the peak resident set during the call minus the resident set before it,
-measured in a fresh process per case via /proc's peak-RSS reset) is printed for kerastorch, torch
+measured in a fresh process per case via /proc's peak-RSS reset, after one call on a tiny model) is printed for kerastorch, torch
 and Keras 3.
 
     python scripts/bench_files.py [--rounds 7] [--no-memory]
@@ -30,26 +30,26 @@ from bench_forward import compare
 WIDTH, DEPTH = 2000, 5
 
 
-def make_model() -> kt.Model:
-    return kt.Sequential([kt.Input((WIDTH,))] + [kt.layers.Dense(WIDTH) for _ in range(DEPTH)])
+def make_model(width: int = WIDTH) -> kt.Model:
+    return kt.Sequential([kt.Input((width,))] + [kt.layers.Dense(width) for _ in range(DEPTH)])
 
 
-def make_keras_model():
+def make_keras_model(width: int = WIDTH):
     import keras
 
-    return keras.Sequential([keras.Input((WIDTH,))] + [keras.layers.Dense(WIDTH) for _ in range(DEPTH)])
+    return keras.Sequential([keras.Input((width,))] + [keras.layers.Dense(width) for _ in range(DEPTH)])
 
 
-def operations(folder: str) -> dict:
+def operations(folder: str, width: int = WIDTH) -> dict:
     """name -> (setup() -> state, run(state)) for each measured call."""
-    paths = {kind: os.path.join(folder, f"bench{kind}") for kind in (".pt", ".weights.h5", ".keras")}
-    keras_paths = {kind: os.path.join(folder, f"keras_bench{kind}") for kind in (".weights.h5", ".keras")}
+    paths = {kind: os.path.join(folder, f"bench{width}{kind}") for kind in (".pt", ".weights.h5", ".keras")}
+    keras_paths = {kind: os.path.join(folder, f"keras_bench{width}{kind}") for kind in (".weights.h5", ".keras")}
 
     def ours():
-        return make_model()
+        return make_model(width)
 
     def theirs():
-        return make_keras_model()
+        return make_keras_model(width)
 
     return {
         "torch.save": (ours, lambda m: torch.save(m.state_dict(), paths[".pt"])),
@@ -73,7 +73,14 @@ def _status(field: str) -> int:
 
 
 def measure_memory(name: str, folder: str) -> None:
-    """Child process: print the extra peak RSS (MB) of one operation."""
+    """Child process: print the extra peak RSS (MB) of one operation, after the same operation on a
+    tiny model (what a process pays once: imports and first uses of library code, 2-12 MB, is not
+    the call's memory)."""
+    setup, run = operations(folder, width=8)[name]
+    if name.endswith("load"):  # the tiny model's file
+        save = operations(folder, width=8)[name.replace("load", "save")]
+        save[1](save[0]())
+    run(setup())
     setup, run = operations(folder)[name]
     state = setup()  # the file a load reads was written by the parent: no freed save buffers here
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS mark (Linux)

@@ -281,13 +281,13 @@ def _flip_inside_tensor_data(path, model):
     Path(path).write_bytes(bytes(raw))
 
 
-@pytest.mark.parametrize("suffix", [".weights.h5", ".safetensors", ".pt"])
+@pytest.mark.parametrize("suffix", [".weights.h5", ".safetensors", ".pt", ".keras"])
 def test_bit_flip_inside_tensor_data_is_refused(tmp_path, suffix):
     source = small_model()
     for weight in source.weights:
         torch.nn.init.uniform_(weight, 0.5, 1.5)  # distinct, findable bytes
     path = tmp_path / f"m{suffix}"
-    source.save_weights(path)
+    _save(source, path)
     small_model().load_weights(path)  # the untouched file loads
     _flip_inside_tensor_data(path, source)
     _assert_refused(path, match="corrupt|checksum|CRC")
@@ -306,6 +306,93 @@ def test_files_without_checksums_still_load(tmp_path):
 
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "plain.safetensors"))
     small_model().load_weights(tmp_path / "plain.safetensors")
+
+
+def test_bit_flip_in_a_keras_written_model_file_is_refused_by_its_zip_crc(tmp_path):
+    """Keras's `.keras` weights carry no kerastorch checksums: the archive entry's CRC-32 is checked."""
+    keras_model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.BatchNormalization(),
+                                    keras.layers.Dense(2)])
+    for variable in keras_model.weights:
+        variable.assign(np.random.default_rng(0).uniform(0.5, 1.5, variable.shape))
+    path = tmp_path / "k.keras"
+    keras_model.save(path)
+    load_model(path)  # the untouched file loads
+    _flip_inside_tensor_data(path, keras_model)
+    _assert_refused(path, match="CRC-32")
+
+
+def test_checksums_of_earlier_files_are_still_checked(tmp_path):
+    """`.weights.h5` files from earlier kerastorch versions record CRC-32s; a flipped bit is still caught."""
+    import zlib
+
+    source = small_model()
+    for weight in source.weights:
+        torch.nn.init.uniform_(weight, 0.5, 1.5)
+    path = tmp_path / "old.weights.h5"
+    source.save_weights(path)
+    with h5py.File(path, "r+") as h5:
+        def recheck(name, item):
+            if isinstance(item, h5py.Dataset):
+                del item.attrs["kerastorch_xxh3"]
+                item.attrs["kerastorch_crc32"] = zlib.crc32(np.ascontiguousarray(item[()]).tobytes())
+        h5.visititems(recheck)
+    small_model().load_weights(path)
+    _flip_inside_tensor_data(path, source)
+    _assert_refused(path, match="corrupt")
+
+
+class _OddWeights(kt.layers.Layer):
+    """Weights whose rows exceed the file reader's block (split rows), a scalar, an empty array and a
+    transposed matrix (torch's memory order under Keras's shape)."""
+
+    def build(self, input_shape):
+        self.wide = self.add_weight((3, 40_000), "random_normal", name="wide")
+        self.cube = self.add_weight((2, 3, 20_000), "random_normal", name="cube")
+        self.scalar = self.add_weight((), "ones", name="scalar")
+        self.empty = self.add_weight((0, 4), "zeros", name="empty")
+        self.flipped = self.add_weight((300, 70), "random_normal", name="flipped")
+        self.flipped.data = self.flipped.data.t().contiguous().t()
+        self.built = True
+
+    def call(self, inputs):
+        return inputs * self.scalar
+
+
+@pytest.mark.parametrize("suffix", [".weights.h5", ".keras"])
+def test_weights_of_every_shape_and_memory_order_round_trip(tmp_path, suffix):
+    source, target = (kt.Sequential([kt.Input((4,)), _OddWeights()]) for _ in range(2))
+    path = tmp_path / f"odd{suffix}"
+    _save(source, path)
+    target.load_weights(path)
+    for mine, theirs in zip(target.get_weights(), source.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    assert not target.layers[0].flipped.is_contiguous() and target.layers[0].flipped.t().is_contiguous()
+
+
+def test_weights_stored_compressed_or_chunked_load_through_hdf5(tmp_path):
+    """Datasets that are not plain stored bytes (chunked, compressed, big-endian) are read by HDF5 itself."""
+    source = small_model()
+    path = tmp_path / "m.weights.h5"
+    source.save_weights(path)
+    with h5py.File(path, "r+") as h5:
+        names = []
+        h5.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) and item.ndim else None)
+        for name in names:
+            data, attrs = h5[name][()], dict(h5[name].attrs)
+            del h5[name]
+            h5.create_dataset(name, data=data.astype(data.dtype.newbyteorder(">")), compression="gzip", chunks=True)
+            h5[name].attrs.update(attrs)
+    target = small_model()
+    target.load_weights(path)
+    for mine, theirs in zip(target.get_weights(), source.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_dense_kernel_is_stored_in_keras_memory_order():
+    """The Dense kernel is `(in, out)` in C order (Keras's file layout): files read and write it in place."""
+    layer = kt.layers.Dense(5)
+    layer.build((None, 3))
+    assert layer.kernel.shape == (3, 5) and layer.kernel.is_contiguous()
 
 
 def test_stale_temp_files_are_removed_on_the_next_write(tmp_path):

@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import tempfile
+import time
 import zipfile
 import zlib
 from typing import Any, Iterator
@@ -156,10 +157,11 @@ def _unsafe_member(name: str) -> bool:
 
 @contextlib.contextmanager
 def open_archived(filepath: str, member: str, kind: str = "Keras model archive") -> Iterator[Any]:
-    """A seekable read-only file object over one zip entry, checked against its CRC-32 first.
+    """A seekable read-only file object over one zip entry.
 
     Stored (uncompressed) entries, as Keras and kerastorch write them, are read in place from the
-    archive; compressed ones are inflated into memory.
+    archive, unchecked until `check_archived` is called (kerastorch's weights carry checksums of
+    their own); compressed ones are inflated into memory, which checks their CRC-32.
     """
     try:
         with zipfile.ZipFile(filepath, "r") as archive:
@@ -175,34 +177,76 @@ def open_archived(filepath: str, member: str, kind: str = "Keras model archive")
                     raise ValueError(f"File {filepath!r}: entry {member!r} is a possible zip bomb; refusing it.")
                 yield io.BytesIO(archive.read(member))  # zipfile checks the CRC while inflating
                 return
-        with open(filepath, "rb") as handle:
+        with open(filepath, "rb", buffering=0) as handle:
             handle.seek(info.header_offset)
             header = handle.read(30)
             if len(header) != 30 or header[:4] != b"PK\x03\x04":
                 raise zipfile.BadZipFile(f"bad local header for {member!r}")
             start = info.header_offset + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
-            window = _Window(handle, start, info.file_size)
-            if window.crc32() != info.CRC:
-                raise ValueError(
-                    f"File {filepath!r} is corrupt: entry {member!r} does not match its CRC-32 (a damaged disk, copy or "
-                    "download); nothing was loaded. Re-save or re-download the file."
-                )
-            yield window
+            yield _Window(handle, start, info.file_size, info.CRC)
     except ValueError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as error:
         raise corrupt_file_error(filepath, kind, error) from error
 
 
+def check_archived(source: Any, filepath: str, member: str) -> None:
+    """Check an entry opened by `open_archived` against its zip CRC-32 (ValueError if they differ)."""
+    if isinstance(source, _Window) and source.crc32() != source.expected_crc:
+        raise ValueError(
+            f"File {filepath!r} is corrupt: entry {member!r} does not match its CRC-32 (a damaged disk, copy or "
+            "download); nothing was loaded. Re-save or re-download the file."
+        )
+
+
+def adopt_as_zip_entry(handle: Any, name: str, header_bytes: int) -> zipfile.ZipInfo:
+    """Turn bytes `[header_bytes, end)` of an open file into a stored zip entry named `name`, in place.
+
+    The entry's local header goes into the reserved first `header_bytes` (padded to fill them with
+    an extra field every zip reader skips); the returned ZipInfo goes into the central directory of
+    a `zipfile.ZipFile` then opened on the same file's end. Data written once, where it will stay,
+    instead of written to a temporary file and copied into the archive.
+    """
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell() - header_bytes
+    crc, chunk = 0, bytearray(1 << 20)
+    handle.seek(header_bytes)
+    while count := handle.readinto(chunk):
+        crc = zlib.crc32(memoryview(chunk)[:count], crc)
+    info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    info.CRC, info.file_size, info.compress_size = crc, size, size
+    info.external_attr = 0o644 << 16
+    unpadded = len(info.FileHeader())
+    if unpadded + 4 > header_bytes:
+        raise ValueError(f"A zip header for {name!r} needs {unpadded + 4} bytes, more than the {header_bytes} reserved.")
+    info.extra = _PADDING_TAG.to_bytes(2, "little") + (header_bytes - unpadded - 4).to_bytes(2, "little")
+    info.extra += bytes(header_bytes - unpadded - 4)
+    header = info.FileHeader()
+    handle.seek(0)
+    handle.write(header)
+    info.extra = b""  # the padding belongs to the local header only
+    info.header_offset = 0
+    return info
+
+
+# The extra-field ID of the padding in `adopt_as_zip_entry` (the one Android's zipalign uses).
+_PADDING_TAG = 0xD935
+
+
 class _Window(io.RawIOBase):
     """Bytes `[start, start + size)` of an open file, as a read-only seekable file (for h5py)."""
 
-    def __init__(self, handle: Any, start: int, size: int):
+    def __init__(self, handle: Any, start: int, size: int, expected_crc: int):
         super().__init__()
         self._handle, self._start, self._size, self._position = handle, start, size, 0
+        self.expected_crc = expected_crc
 
     def readable(self) -> bool:
         return True
+
+    def extent(self) -> tuple[int, int, int]:
+        """`(file descriptor, start, size)` of the window in its file."""
+        return self._handle.fileno(), self._start, self._size
 
     def seekable(self) -> bool:
         return True

@@ -9,15 +9,18 @@ the attribute name. Arrays are in Keras layout (a Conv2D kernel is `(kh, kw, in,
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..layers.layer import Layer, _is_weight_buffer, keras_layout, snake_case
-from .checksum import CRC_KEY, array_crc32, corrupt_data_error
+from .checksum import CHECKSUM_KEY, corrupt_data_error, new_hasher, raw_bytes, recorded_checksum
 from .files import corrupt_file_error
 
 
@@ -104,15 +107,6 @@ def _own_slot(module: nn.Module, path: str) -> Slot:
     return Slot(path, module, tensors, [layouts.get(n) for n in names])
 
 
-def to_keras_array(tensor: torch.Tensor, layout: tuple[int, ...] | None) -> np.ndarray:
-    """A stored tensor as a numpy array in Keras layout (bfloat16 as Keras writes it: raw 2-byte values)."""
-    value = keras_layout(tensor.detach(), layout)
-    value = value.cpu().contiguous()
-    if value.dtype == torch.bfloat16:
-        return value.view(torch.int16).numpy().view(np.dtype("V2"))
-    return value.numpy()
-
-
 def _h5py():
     try:
         import h5py
@@ -121,15 +115,82 @@ def _h5py():
     return h5py
 
 
-def write_h5(model: nn.Module, target: Any, checksums: bool = True) -> None:
-    """Write `model`'s weights in Keras's layout to a path or a binary file object.
 
-    `checksums=False` leaves out the per-weight CRC-32s, for a file that goes into a `.keras` archive
-    (whose zip entry carries a CRC-32 of every byte already).
-    """
+
+# ------------------------------------------------------------------------------------------ blocks
+# Weights in Keras's C order are written from and read into their own memory. The rest (a
+# recurrent kernel over torch's (gates, in) memory, a conv kernel) move in blocks of whole rows (in
+# Keras layout) of about this many bytes through one reused scratch buffer, which is also what a
+# load's checking pass reads into: the extra memory of a save or load stays near this size.
+BLOCK_BYTES = 1 << 16
+_MIN_ROWS = 16  # a transposed matrix copies fast only with whole cache lines (16 floats) per column
+_DIRECT_BLOCK_BYTES = 1 << 28  # reads straight into a weight need no buffer: few, large system calls
+_TILE = 256  # columns per copy: a tile of a transposed kernel stays in the CPU's L1 cache
+
+
+def _blocks(shape: tuple[int, ...], itemsize: int, budget: int = BLOCK_BYTES,
+            min_rows: int = 1) -> Iterator[tuple[slice, ...]]:
+    """Index tuples that cover an array of `shape` in C order, each a run of whole trailing rows of
+    about `budget` bytes (2-D arrays at least `min_rows` rows; a single row may be split)."""
+    if not shape:
+        yield ()
+        return
+    row = math.prod(shape[1:]) * itemsize
+    if row <= budget or len(shape) == 1:
+        step = max(1, budget // max(row, 1), min_rows if len(shape) == 2 else 1)
+        for start in range(0, shape[0], step):
+            yield (slice(start, min(start + step, shape[0])),)
+        return
+    for start in range(shape[0]):
+        for rest in _blocks(shape[1:], itemsize, budget, min_rows):
+            yield (slice(start, start + 1), *rest)
+
+
+def _block_shape(shape: tuple[int, ...], index: tuple[slice, ...]) -> tuple[int, ...]:
+    return tuple(s.stop - s.start for s in index) + tuple(shape[len(index):])
+
+
+class Scratch:
+    """One growable CPU buffer, viewed as whatever block a transfer needs."""
+
+    def __init__(self) -> None:
+        self._buffer = torch.empty(0, dtype=torch.uint8)
+
+    def block(self, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+        nbytes = math.prod(shape) * dtype.itemsize
+        if self._buffer.numel() < nbytes:
+            self._buffer = torch.empty(max(nbytes, BLOCK_BYTES), dtype=torch.uint8)
+        return self._buffer[:nbytes].view(dtype).view(shape)
+
+
+def _copy_tiled(target: torch.Tensor, source: torch.Tensor) -> None:
+    """`target.copy_(source)` in column tiles: copying a transposed matrix into C order a tile at a
+    time keeps the source's cache lines hot (2x faster than one copy of the whole block)."""
+    if target.dim() == 0 or target.shape[-1] <= _TILE:
+        target.copy_(source)
+        return
+    for start in range(0, target.shape[-1], _TILE):
+        target[..., start:start + _TILE].copy_(source[..., start:start + _TILE])
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A CPU tensor as numpy, bfloat16 as Keras stores it (raw 2-byte values)."""
+    if tensor.dtype == torch.bfloat16:
+        return tensor.view(torch.int16).numpy().view(np.dtype("V2"))
+    return tensor.numpy()
+
+
+# ------------------------------------------------------------------------------------------ write
+
+def write_h5(model: nn.Module, target: Any, userblock_size: int = 0) -> None:
+    """Write `model`'s weights in Keras's layout to a path or a binary file object, each dataset with
+    the checksum of its bytes (Keras ignores the attribute). Weights already in Keras's C order are
+    written straight from their memory; others (recurrent kernels over torch's gate-major memory,
+    conv kernels) a block at a time.
+    `userblock_size` bytes at the start of the file are left free (for a `.keras` entry header)."""
     h5py = _h5py()
-    scratch: dict[torch.dtype, torch.Tensor] = {}
-    with h5py.File(target, "w") as h5:
+    scratch = Scratch()
+    with h5py.File(target, "w", userblock_size=userblock_size) as h5:
         for slot in weight_slots(model):
             name = getattr(slot.owner, "name", None)
             if not slot.tensors and not isinstance(name, str):
@@ -138,38 +199,100 @@ def write_h5(model: nn.Module, target: Any, checksums: bool = True) -> None:
             if isinstance(name, str):
                 group.attrs["name"] = name
             for index, (tensor, layout) in enumerate(zip(slot.tensors, slot.layouts)):
-                _write_dataset(group, str(index), tensor, layout, checksums, scratch)
+                _write_dataset(group, str(index), keras_layout(tensor.detach(), layout).cpu(), scratch)
 
 
-def _write_dataset(group: Any, key: str, tensor: torch.Tensor, layout: tuple[int, ...] | None,
-                   checksum: bool = True, scratch: dict | None = None) -> None:
-    """One weight as a dataset in Keras layout, with the CRC-32 of its bytes (Keras ignores it).
-
-    A weight already in Keras's C order is written straight from its memory; others are rearranged
-    into one scratch buffer per dtype that every weight of the save reuses (a fresh copy per weight
-    left the allocator holding several freed copies: +87 MB peak for 76 MB of Dense kernels, +27 MB
-    with the buffer), as one whole-matrix copy (torch's fast transpose; slab by slab measured 30% slower).
-    """
-    value = keras_layout(tensor.detach(), layout)
-    if scratch is not None and value.device.type == "cpu" and value.dtype != torch.bfloat16 and not value.is_contiguous():
-        buffer = scratch.get(value.dtype)
-        if buffer is None or buffer.numel() < value.numel():
-            buffer = scratch[value.dtype] = torch.empty(value.numel(), dtype=value.dtype)
-        array = buffer[:value.numel()].view(value.shape).copy_(value).numpy()
+def _write_dataset(group: Any, key: str, value: torch.Tensor, scratch: Scratch) -> None:
+    hasher = new_hasher()
+    if value.is_contiguous():
+        array = _numpy(value)
+        dataset = group.create_dataset(key, data=array)
+        hasher.update(raw_bytes(value))
     else:
-        array = to_keras_array(tensor, layout)
-    dataset = group.create_dataset(key, data=array)
-    if checksum:
-        dataset.attrs[CRC_KEY] = array_crc32(array)  # kerastorch checks it on load
-    if tensor.dtype == torch.bfloat16:
+        dtype = _numpy(torch.empty(0, dtype=value.dtype)).dtype
+        dataset = group.create_dataset(key, shape=tuple(value.shape), dtype=dtype)
+        for index in _blocks(tuple(value.shape), value.element_size(), min_rows=_MIN_ROWS):
+            block = scratch.block(_block_shape(tuple(value.shape), index), value.dtype)
+            _copy_tiled(block, value[index])
+            dataset.write_direct(_numpy(block), dest_sel=index or None)
+            hasher.update(raw_bytes(block))
+    dataset.attrs[CHECKSUM_KEY] = hasher.intdigest()  # kerastorch checks it on load
+    if value.dtype == torch.bfloat16:
         dataset.attrs["dtype"] = "bfloat16"
+
+
+# ------------------------------------------------------------------------------------------- read
+
+@dataclass
+class StoredArray:
+    """One weight of an open Keras weights file: its shape and dtype, with its data read on demand."""
+
+    dataset: Any
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+    checksum: tuple[str, int] | None  # (kind, value) when kerastorch recorded one
+    filepath: str
+    location: tuple[int, int] | None = None  # (file descriptor, byte offset) of plain stored data
+
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+    def blocks(self, scratch: Scratch, verify: bool = True,
+               target: torch.Tensor | None = None) -> Iterator[tuple[tuple[slice, ...], torch.Tensor]]:
+        """`(index, block)` pairs that cover the array in C order, read into the scratch buffer (or
+        straight into `target[index]` when `target`, in Keras layout, is a C-ordered CPU tensor); the
+        recorded checksum is checked after the last block (ValueError if the bytes differ)."""
+        hasher = new_hasher(self.checksum[0]) if verify and self.checksum else None
+        direct = target is not None and target.device.type == "cpu" and target.is_contiguous()
+        budget, min_rows = (_DIRECT_BLOCK_BYTES, 1) if direct else (BLOCK_BYTES, 1 if target is None else _MIN_ROWS)
+        try:
+            for index in _blocks(self.shape, self.dtype.itemsize, budget, min_rows):
+                block = target[index] if direct else scratch.block(_block_shape(self.shape, index), self.dtype)
+                self._read(index, block)
+                if hasher is not None:
+                    hasher.update(raw_bytes(block))
+                yield index, block
+        except (OSError, RuntimeError, TypeError) as error:  # HDF5 read errors: a truncated or damaged file
+            raise corrupt_file_error(self.filepath, "Keras HDF5 weights file", error) from error
+        if hasher is not None and hasher.intdigest() != self.checksum[1]:
+            raise corrupt_data_error(self.filepath, self.dataset.name)
+
+    def _read(self, index: tuple[slice, ...], block: torch.Tensor) -> None:
+        if self.location is None:
+            self.dataset.read_direct(_numpy(block), source_sel=index or None)
+            return
+        # Plain stored data is read straight from the file: half the time of HDF5's reader here.
+        descriptor, offset = self.location
+        start = sum(s.start * math.prod(self.shape[k + 1:]) for k, s in enumerate(index)) * self.dtype.itemsize
+        view = raw_bytes(block)
+        if os.preadv(descriptor, [view], offset + start) != len(view):
+            raise OSError(f"the file ends inside dataset {self.dataset.name}")
+
+    def verify(self, scratch: Scratch) -> None:
+        """Read every byte (so a damaged file fails here, before anything is copied) and check it."""
+        for _ in self.blocks(scratch):
+            pass
+
+    def copy_to(self, target: torch.Tensor, scratch: Scratch, verify: bool = False) -> None:
+        """Stream the data into `target`, a view of a weight in Keras layout (any strides, any device)."""
+        for index, block in self.blocks(scratch, verify, target):
+            if block.data_ptr() != target[index].data_ptr():
+                target[index].copy_(block)
+
+    def read(self, verify: bool = True) -> torch.Tensor:
+        """The whole array as a new tensor (for weights whose stored layout is not a view)."""
+        value = torch.empty(self.shape, dtype=self.dtype)
+        self.copy_to(value, Scratch(), verify)
+        return value
 
 
 @dataclass
 class StoredGroup:
-    """The tensors of one `vars` group (Keras layout), in index order, and the layer name Keras recorded."""
+    """The arrays of one `vars` group, in index order, and the layer name Keras recorded."""
 
-    arrays: list[torch.Tensor]
+    arrays: list[StoredArray]
     name: str | None
 
 
@@ -179,42 +302,58 @@ _MAX_EXPANSION = 1000
 _BOMB_FLOOR_BYTES = 1 << 30
 
 
-def read_h5(source: Any, filepath: str, verify: bool = True) -> dict[str, StoredGroup]:
-    """Every `vars` group of a Keras weights file, read fully into memory, keyed by owner path.
-
-    Links and external or virtual datasets (which would read other files) are refused.
-    """
+@contextlib.contextmanager
+def open_h5(source: Any, filepath: str) -> Iterator[dict[str, StoredGroup]]:
+    """Every `vars` group of a Keras weights file, keyed by owner path, with its arrays' shapes and
+    dtypes; their data is read while the context is open. Links and external or virtual datasets
+    (which would read other files) are refused."""
     h5py = _h5py()
-    groups: dict[str, StoredGroup] = {}
     try:
-        with h5py.File(source, "r") as h5:
-            if "model_weights" in h5 or "layer_names" in h5.attrs:
-                raise ValueError(
-                    f"File {filepath!r} uses the legacy Keras 2 `.h5` layout, which kerastorch does not read; "
-                    "re-save it with Keras 3 as `.weights.h5` or `.keras`."
-                )
-            found: list[tuple[str, Any]] = []
-            h5.visititems(lambda name, obj: found.append((name, obj)) if (
-                isinstance(obj, h5py.Group) and name.rsplit("/", 1)[-1] == "vars") else None)
-            for name, group in found:
-                owner = name[: -len("vars")].rstrip("/")
-                keys = list(group.keys())
-                if not all(k.isdigit() for k in keys):
-                    raise ValueError(
-                        f"File {filepath!r} is not in Keras's weights layout: group {name!r} holds {keys}, "
-                        "expected datasets named 0, 1, ...; re-save it with save_weights()."
-                    )
-                arrays = [_read_dataset(group, key, filepath, verify) for key in sorted(keys, key=int)]
-                label = group.attrs.get("name")
-                groups[owner] = StoredGroup(arrays, label.decode() if isinstance(label, bytes) else label)
-    except ValueError:
-        raise
-    except (OSError, KeyError, RuntimeError, TypeError) as error:
+        h5 = h5py.File(source, "r")
+    except (OSError, KeyError, RuntimeError, TypeError, ValueError) as error:
         raise corrupt_file_error(filepath, "Keras HDF5 weights file", error) from error
+    with h5, contextlib.ExitStack() as cleanup:
+        if isinstance(source, str):
+            descriptor = os.open(source, os.O_RDONLY)
+            cleanup.callback(os.close, descriptor)
+            extent = (descriptor, 0, os.fstat(descriptor).st_size)
+        else:  # a `.keras` archive's entry (`files.open_archived`) knows where it lies in its file
+            extent = source.extent() if hasattr(source, "extent") else None
+        try:
+            groups = _stored_groups(h5, filepath, extent)
+        except ValueError:
+            raise
+        except (OSError, KeyError, RuntimeError, TypeError) as error:
+            raise corrupt_file_error(filepath, "Keras HDF5 weights file", error) from error
+        yield groups
+
+
+def _stored_groups(h5: Any, filepath: str, extent: tuple[int, int, int] | None) -> dict[str, StoredGroup]:
+    h5py = _h5py()
+    if "model_weights" in h5 or "layer_names" in h5.attrs:
+        raise ValueError(
+            f"File {filepath!r} uses the legacy Keras 2 `.h5` layout, which kerastorch does not read; "
+            "re-save it with Keras 3 as `.weights.h5` or `.keras`."
+        )
+    found: list[tuple[str, Any]] = []
+    h5.visititems(lambda name, obj: found.append((name, obj)) if (
+        isinstance(obj, h5py.Group) and name.rsplit("/", 1)[-1] == "vars") else None)
+    groups: dict[str, StoredGroup] = {}
+    for name, group in found:
+        owner = name[: -len("vars")].rstrip("/")
+        keys = list(group.keys())
+        if not all(k.isdigit() for k in keys):
+            raise ValueError(
+                f"File {filepath!r} is not in Keras's weights layout: group {name!r} holds {keys}, "
+                "expected datasets named 0, 1, ...; re-save it with save_weights()."
+            )
+        arrays = [_stored_array(group, key, filepath, extent) for key in sorted(keys, key=int)]
+        label = group.attrs.get("name")
+        groups[owner] = StoredGroup(arrays, label.decode() if isinstance(label, bytes) else label)
     return groups
 
 
-def _read_dataset(group: Any, key: str, filepath: str, verify: bool = True) -> torch.Tensor:
+def _stored_array(group: Any, key: str, filepath: str, extent: tuple[int, int, int] | None) -> StoredArray:
     h5py = _h5py()
     link = group.get(key, getlink=True)
     if not isinstance(link, h5py.HardLink):
@@ -231,14 +370,27 @@ def _read_dataset(group: Any, key: str, filepath: str, verify: bool = True) -> t
             f"File {filepath!r}: {group.name}/{key} declares {declared} bytes but stores far fewer; refusing a "
             "possible decompression bomb."
         )
-    value = np.asarray(dataset[()])
-    recorded = dataset.attrs.get(CRC_KEY) if verify else None
-    if recorded is not None and int(recorded) != array_crc32(value):
-        raise corrupt_data_error(filepath, f"{group.name}/{key}")
-    if dataset.attrs.get("dtype") == "bfloat16" and value.dtype.itemsize == 2:
-        return torch.from_numpy(np.ascontiguousarray(value).view(np.int16).copy()).view(torch.bfloat16)
-    if value.dtype.kind not in "biuf":
+    kind = dataset.dtype
+    if dataset.attrs.get("dtype") == "bfloat16" and kind.itemsize == 2:
+        dtype = torch.bfloat16
+    elif kind.kind in "biuf":
+        dtype = torch.from_numpy(np.empty(0, kind.newbyteorder("="))).dtype
+    else:
         raise ValueError(
-            f"File {filepath!r}: {group.name}/{key} holds {value.dtype} data, not numbers; it is not a weights file."
+            f"File {filepath!r}: {group.name}/{key} holds {kind} data, not numbers; it is not a weights file."
         )
-    return torch.from_numpy(np.ascontiguousarray(value))  # a fresh array: shared, not copied
+    stored = StoredArray(dataset, tuple(int(s) for s in dataset.shape), dtype, recorded_checksum(dataset.attrs), filepath)
+    stored.location = _plain_location(dataset, stored.nbytes, extent)
+    return stored
+
+
+def _plain_location(dataset: Any, nbytes: int, extent: tuple[int, int, int] | None) -> tuple[int, int] | None:
+    """`(descriptor, offset)` of a dataset's bytes when they lie in the file as they are in memory
+    (contiguous, unfiltered, native byte order, inside the file), else None (HDF5 reads them)."""
+    if extent is None or dataset.chunks is not None or dataset.dtype.byteorder == ">" or nbytes == 0:
+        return None
+    offset = dataset.id.get_offset()
+    descriptor, start, size = extent
+    if offset is None or offset + nbytes > size:
+        return None
+    return descriptor, start + offset

@@ -8,7 +8,6 @@ loads the weights with the same all-or-nothing check as `load_weights`.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import os
@@ -21,9 +20,9 @@ from ..layers.layer import weight_budget
 
 from . import keras_h5
 from .compile_state import compile_from_config
-from .files import atomic_write, corrupt_file_error, path_string, read_zip_members, require_file
+from .files import adopt_as_zip_entry, atomic_write, corrupt_file_error, path_string, read_zip_members, require_file
 from .serialization import deserialize_keras_object, serialize_keras_object
-from .weights import apply_plan, plan_h5, read_keras_weights
+from .weights import apply_plan, open_keras_weights, plan_h5
 
 CONFIG_FILE = "config.json"
 METADATA_FILE = "metadata.json"
@@ -60,19 +59,24 @@ def save_model(model: nn.Module, filepath, overwrite: bool = True, **kwargs: Any
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
     })
     with atomic_write(filepath, overwrite) as temp:
-        # The weights go to a file first and are then streamed into the archive: no in-memory copy.
-        weights = f"{temp}-weights.h5"  # shares the temporary prefix, so a killed save's leftover is removed too
-        try:
-            keras_h5.write_h5(model, weights, checksums=False)  # the zip entry's CRC-32 covers it
-            with zipfile.ZipFile(temp, "w") as archive:
+        # The weights file is written first, where the archive keeps it: HDF5 leaves its first bytes
+        # (a "user block") free for the entry's zip header, and the other entries follow it.
+        keras_h5.write_h5(model, temp, userblock_size=_WEIGHTS_HEADER_BYTES)
+        with open(temp, "r+b") as handle:
+            weights = adopt_as_zip_entry(handle, WEIGHTS_FILE, _WEIGHTS_HEADER_BYTES)
+            handle.seek(0, os.SEEK_END)
+            with zipfile.ZipFile(handle, "w") as archive:
+                archive.filelist.append(weights)
+                archive.NameToInfo[WEIGHTS_FILE] = weights
                 archive.writestr(METADATA_FILE, metadata)
                 archive.writestr(CONFIG_FILE, config)
-                archive.write(weights, WEIGHTS_FILE)
                 for name, data in _assets(model).items():
                     archive.writestr(name, data)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(weights)
+
+
+# Bytes before the weights' HDF5 data in a `.keras` file written here: the smallest HDF5 user block,
+# room for the entry's zip header.
+_WEIGHTS_HEADER_BYTES = 512
 
 
 def load_model(filepath, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True) -> nn.Module:
@@ -101,14 +105,14 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
             f"File {filepath!r}: `compile_config` in `{CONFIG_FILE}` is a {type(compile_config).__name__}, expected "
             "a dict (or null); the file is damaged — re-save the model."
         )
-    groups = read_keras_weights(filepath, "keras")
-    stored = sum(array.numel() * array.element_size() for group in groups.values() for array in group.arrays)
-    try:
-        with weight_budget(stored + _BUDGET_SLACK, f"File {filepath!r}"):
-            model = model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
-    except RecursionError as error:
-        raise ValueError(f"File {filepath!r}: `{CONFIG_FILE}` is nested too deeply to be a model config.") from error
-    apply_plan(model, plan_h5(model, groups), filepath, skip_mismatch=False)
+    with open_keras_weights(filepath, "keras") as groups:
+        stored = sum(array.nbytes for group in groups.values() for array in group.arrays)
+        try:
+            with weight_budget(stored + _BUDGET_SLACK, f"File {filepath!r}"):
+                model = model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
+        except RecursionError as error:
+            raise ValueError(f"File {filepath!r}: `{CONFIG_FILE}` is nested too deeply to be a model config.") from error
+        apply_plan(model, plan_h5(model, groups), filepath, skip_mismatch=False, fresh=True)
     _load_assets(model, filepath)
     if compile and compile_config and hasattr(model, "compile"):
         compile_from_config(model, compile_config, custom_objects)

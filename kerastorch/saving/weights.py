@@ -1,27 +1,30 @@
 """`save_weights` / `load_weights`: `.weights.h5` (Keras layout), `.safetensors` and `.pt`/`.pth`.
 
-Loading first reads the whole file and checks every tensor's name, shape and dtype against the
-model; only if all match (or `skip_mismatch=True`) is anything copied, so a failed load leaves the
-model exactly as it was. `.safetensors` and `.pt` hold the model's `state_dict()` (PyTorch layouts,
+Loading first checks every tensor's name, shape and dtype against the model, and reads the whole
+file (checking its checksums); only if all is well (or `skip_mismatch=True`) is anything copied,
+so a failed load leaves the model exactly as it was. Keras files are read a block at a time, into
+the weights themselves where their memory order is Keras's, so no copy of the model is held. `.safetensors` and `.pt` hold the model's `state_dict()` (PyTorch layouts,
 loadable with `model.load_state_dict`); `.pt` files are read with `torch.load(weights_only=True)`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import warnings
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Iterator
 
 import torch
 from torch import nn
 
 from ..layers.layer import keras_layout, stored_layout
 from . import keras_h5
-from .checksum import CRC_KEY, corrupt_data_error, state_checksums, verify_state
-from .files import atomic_write, corrupt_file_error, open_archived, path_string, require_file
+from .checksum import corrupt_data_error, state_checksums, verify_state
+from .files import atomic_write, check_archived, corrupt_file_error, open_archived, path_string, require_file
 
 H5_SUFFIXES = (".weights.h5", ".h5", ".hdf5")
 TORCH_SUFFIXES = (".pt", ".pth")
@@ -30,9 +33,13 @@ SUPPORTED = "`.weights.h5`, `.safetensors`, `.pt` or `.pth` (and `.keras` for lo
 
 @dataclass
 class LoadPlan:
-    """What a load would copy, and every reason it cannot (yet) be applied."""
+    """What a load would copy, and every reason it cannot (yet) be applied.
 
-    copies: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
+    Each copy is `(weight, source, layout)`: the source is a tensor in the weight's stored layout
+    (`layout` None), or an array still in a Keras weights file, in Keras layout.
+    """
+
+    copies: list[tuple[torch.Tensor, torch.Tensor | keras_h5.StoredArray, Any]] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
 
 
@@ -78,7 +85,7 @@ def save_weights(model: nn.Module, filepath, overwrite: bool = True, **kwargs) -
             from safetensors.torch import save_file
 
             state = _cpu_state(model)
-            save_file(state, temp, metadata={"format": "pt", "library": "kerastorch", CRC_KEY: state_checksums(state)})
+            save_file(state, temp, metadata={"format": "pt", "library": "kerastorch", **state_checksums(state)})
         else:
             with open(temp, "wb") as handle:  # a full disk surfaces as OSError (ENOSPC), as for the other formats
                 torch.save(_cpu_state(model), handle)
@@ -116,22 +123,28 @@ def load_weights(model: nn.Module, filepath, skip_mismatch: bool = False, by_nam
     require_file(filepath)
     _require_built(model, "load")
     if kind in ("h5", "keras"):
-        groups = read_keras_weights(filepath, kind)
-        plan = plan_h5(model, groups, by_name=by_name)
-    else:
-        if by_name:
-            raise ValueError(f"by_name applies to Keras `.weights.h5` files; {filepath!r} is matched by state_dict key already.")
-        plan = plan_state(model, read_state(filepath, kind))
-    apply_plan(model, plan, filepath, skip_mismatch)
+        with open_keras_weights(filepath, kind) as groups:
+            apply_plan(model, plan_h5(model, groups, by_name=by_name), filepath, skip_mismatch)
+        return
+    if by_name:
+        raise ValueError(f"by_name applies to Keras `.weights.h5` files; {filepath!r} is matched by state_dict key already.")
+    apply_plan(model, plan_state(model, read_state(filepath, kind)), filepath, skip_mismatch)
 
 
-def read_keras_weights(filepath: str, kind: str) -> dict[str, keras_h5.StoredGroup]:
+@contextlib.contextmanager
+def open_keras_weights(filepath: str, kind: str) -> Iterator[dict[str, keras_h5.StoredGroup]]:
     """The `vars` groups of a `.weights.h5` file, or of the weights inside a `.keras` archive (read in
-    place, after the entry's zip CRC-32 is checked)."""
-    if kind == "keras":
-        with open_archived(filepath, "model.weights.h5") as source:
-            return keras_h5.read_h5(source, filepath, verify=False)  # the zip CRC covered every byte
-    return keras_h5.read_h5(filepath, filepath)
+    place); their data can be read while the context is open. A `.keras` archive whose weights carry
+    no checksums of their own (written by Keras) has its zip entry's CRC-32 checked first."""
+    if kind != "keras":
+        with keras_h5.open_h5(filepath, filepath) as groups:
+            yield groups
+        return
+    with open_archived(filepath, "model.weights.h5") as source:
+        with keras_h5.open_h5(source, filepath) as groups:
+            if not all(array.checksum for group in groups.values() for array in group.arrays):
+                check_archived(source, filepath, "model.weights.h5")
+            yield groups
 
 
 def read_state(filepath: str, kind: str) -> dict[str, torch.Tensor]:
@@ -245,24 +258,24 @@ def _plan_slot(plan: LoadPlan, slot: keras_h5.Slot, group: keras_h5.StoredGroup)
         return
     staged, problems = [], []
     for index, (target, layout, array) in enumerate(zip(slot.tensors, slot.layouts, group.arrays)):
-        value = array
         keras_shape = tuple(keras_layout(target.detach(), layout).shape)
-        if keras_shape == () and tuple(value.shape) == (1,):  # Keras writes some scalars (Normalization's count) as (1,)
-            value = value.reshape(())
-        if tuple(value.shape) != keras_shape:
-            problems.append(f"weight {index} expected shape {keras_shape}, the file has {_describe(value.shape)}")
-        elif value.dtype != target.dtype:
-            problems.append(f"weight {index} expected dtype {_dtype(target)}, the file has {_dtype(value)}")
+        source: torch.Tensor | keras_h5.StoredArray = array
+        if keras_shape == () and array.shape == (1,):  # Keras writes some scalars (Normalization's count) as (1,)
+            source = array.read().reshape(())
+        if tuple(source.shape) != keras_shape:
+            problems.append(f"weight {index} expected shape {keras_shape}, the file has {_describe(source.shape)}")
+        elif source.dtype != target.dtype:
+            problems.append(f"weight {index} expected dtype {_dtype(target)}, the file has {_dtype(source)}")
         else:
-            staged.append((target, stored_layout(value, layout)))
+            staged.append((target, source, layout))
     if problems:
         plan.mismatches.append(f"{slot.label}: " + "; ".join(problems))
     else:
         plan.copies.extend(staged)
-        plan.copies.extend((tensor, torch.zeros_like(tensor)) for tensor in slot.resets)
+        plan.copies.extend((tensor, torch.zeros_like(tensor), None) for tensor in slot.resets)
 
 
-def _dtype(tensor: torch.Tensor) -> str:
+def _dtype(tensor: torch.Tensor | keras_h5.StoredArray) -> str:
     return str(tensor.dtype).removeprefix("torch.")
 
 
@@ -280,15 +293,20 @@ def plan_state(model: nn.Module, state: dict[str, torch.Tensor]) -> LoadPlan:
         elif value.dtype != target.dtype:
             plan.mismatches.append(f"{key}: expected dtype {_dtype(target)}, the file has {_dtype(value)}")
         else:
-            plan.copies.append((target, value))
+            plan.copies.append((target, value, None))
     for key in state:
         if key not in own and key not in aliases:
             plan.mismatches.append(f"{key}: in the file, but the model has no such weight")
     return plan
 
 
-def apply_plan(model: nn.Module, plan: LoadPlan, filepath: str, skip_mismatch: bool) -> None:
-    """Copy the planned tensors, or raise listing every mismatch (changing nothing)."""
+def apply_plan(model: nn.Module, plan: LoadPlan, filepath: str, skip_mismatch: bool, fresh: bool = False) -> None:
+    """Copy the planned tensors, or raise listing every mismatch (changing nothing).
+
+    Data still in a weights file is read twice: once to check all of it (its checksums, and that it
+    reads at all) and once into the weights, a block at a time, so no copy of the whole model is
+    held. A `fresh` model (just built by `load_model`, discarded if this fails) is filled in one pass.
+    """
     if plan.mismatches:
         name = getattr(model, "name", type(model).__name__)
         listing = "\n  - ".join(plan.mismatches)
@@ -301,14 +319,24 @@ def apply_plan(model: nn.Module, plan: LoadPlan, filepath: str, skip_mismatch: b
                 "skip_mismatch=True to load only the matching weights."
             )
         warnings.warn(message + "\nThese were skipped; everything else was loaded.", stacklevel=3)
+    scratch = keras_h5.Scratch()
+    if not fresh:
+        for _, source, _ in plan.copies:
+            if isinstance(source, keras_h5.StoredArray):
+                source.verify(scratch)
     with torch.no_grad():
-        for target, value in plan.copies:
-            copy_into(target, value)
+        for target, source, layout in plan.copies:
+            if isinstance(source, torch.Tensor):
+                copy_into(target, stored_layout(source, layout))
+            elif layout is None or isinstance(layout, tuple):  # Keras layout is a view of the weight
+                source.copy_to(keras_layout(target, layout), scratch, verify=fresh)
+            else:
+                target.copy_(stored_layout(source.read(verify=fresh), layout))
 
 
 def copy_into(target: torch.Tensor, value: torch.Tensor) -> None:
-    """`target.copy_(value)`, through the transposed views when `target` is a transposed matrix (Dense
-    kernels keep nn.Linear's memory order): torch's blocked transpose copy is several times faster."""
+    """`target.copy_(value)`, through the transposed views when `target` is a transposed matrix (recurrent
+    kernels keep torch's gate-major memory order): torch's blocked transpose copy is several times faster."""
     if target.dim() == 2 and not target.is_contiguous() and target.t().is_contiguous():
         target.t().copy_(value.t())
     else:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..saving.checksum import CRC_KEY, state_checksums, verify_state
+from ..saving.checksum import state_checksums, verify_state
 from ..saving.files import atomic_write, corrupt_file_error
 
 _META_KEY = "kerastorch_checkpoint"
@@ -114,7 +114,7 @@ def save_training_state(path: str, model: torch.nn.Module, optimizer: Any = None
     save_file = _safetensors().save_file
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with atomic_write(path) as temp:
-        save_file(tensors, temp, metadata={_META_KEY: json.dumps(meta), CRC_KEY: state_checksums(tensors)})
+        save_file(tensors, temp, metadata={_META_KEY: json.dumps(meta), **state_checksums(tensors)})
 
 
 def _share_free(tensors: dict[str, torch.Tensor]) -> None:
