@@ -55,8 +55,8 @@ def test_dense_symbolic_shapes_and_kernel_layout():
     assert out.shape == (None, 5, 7)
     layer = kt.layers.Dense(3)
     layer(torch.zeros(1, 4))
-    # Keras's (in, out) shape, nn.Linear's (out, in) memory: kernel.T is what BLAS reads fastest.
-    assert tuple(layer.kernel.shape) == (4, 3) and layer.kernel.T.is_contiguous()
+    # Keras's (in, out) shape in C order: weight files read and write it in place.
+    assert tuple(layer.kernel.shape) == (4, 3) and layer.kernel.is_contiguous()
 
 
 # ------------------------------------------------------------------------------------ Activation

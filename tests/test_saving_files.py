@@ -388,13 +388,6 @@ def test_weights_stored_compressed_or_chunked_load_through_hdf5(tmp_path):
         np.testing.assert_array_equal(mine, theirs)
 
 
-def test_dense_kernel_is_stored_in_keras_memory_order():
-    """The Dense kernel is `(in, out)` in C order (Keras's file layout): files read and write it in place."""
-    layer = kt.layers.Dense(5)
-    layer.build((None, 3))
-    assert layer.kernel.shape == (3, 5) and layer.kernel.is_contiguous()
-
-
 def test_stale_temp_files_are_removed_on_the_next_write(tmp_path):
     path = tmp_path / "m.weights.h5"
     stale = tmp_path / ".m.weights.h5.tmp-abc123.weights.h5"
