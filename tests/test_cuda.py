@@ -120,3 +120,19 @@ def test_jit_compile_on_cuda_matches_eager():
     expected = eager.fit(x, y, batch_size=64, epochs=2, shuffle=False, verbose=0).history["loss"]
     got = compiled.fit(x, y, batch_size=64, epochs=2, shuffle=False, verbose=0).history["loss"]
     np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
+def test_weight_files_round_trip_on_the_models_device(tmp_path):
+    """Weights on the GPU stream to and from `.weights.h5`/`.keras` (host blocks, device copies)."""
+    def build():
+        return kt.Sequential([kt.Input((5, 4)), layers.LSTM(6, return_sequences=True), layers.Dense(3)]).cuda()
+
+    source = build()
+    for suffix in (".weights.h5", ".keras"):
+        path = tmp_path / f"m{suffix}"
+        source.save(path) if suffix == ".keras" else source.save_weights(path)
+        target = build()
+        target.load_weights(path)
+        for mine, theirs in zip(target.get_weights(), source.get_weights()):
+            np.testing.assert_array_equal(mine, theirs)
+        assert all(w.device.type == "cuda" for w in target.weights)

@@ -125,6 +125,7 @@ def _h5py():
 BLOCK_BYTES = 1 << 16
 _MIN_ROWS = 16  # a transposed matrix copies fast only with whole cache lines (16 floats) per column
 _DIRECT_BLOCK_BYTES = 1 << 28  # reads straight into a weight need no buffer: few, large system calls
+_DEVICE_BLOCK_BYTES = 1 << 22  # blocks bound for an accelerator: fewer, larger host-to-device copies
 _TILE = 256  # columns per copy: a tile of a transposed kernel stays in the CPU's L1 cache
 
 
@@ -246,7 +247,12 @@ class StoredArray:
         recorded checksum is checked after the last block (ValueError if the bytes differ)."""
         hasher = new_hasher(self.checksum[0]) if verify and self.checksum else None
         direct = target is not None and target.device.type == "cpu" and target.is_contiguous()
-        budget, min_rows = (_DIRECT_BLOCK_BYTES, 1) if direct else (BLOCK_BYTES, 1 if target is None else _MIN_ROWS)
+        if direct:
+            budget, min_rows = _DIRECT_BLOCK_BYTES, 1
+        elif target is not None and target.device.type != "cpu":
+            budget, min_rows = _DEVICE_BLOCK_BYTES, 1
+        else:  # the checking pass (no target), or a strided CPU weight
+            budget, min_rows = BLOCK_BYTES, 1 if target is None else _MIN_ROWS
         try:
             for index in _blocks(self.shape, self.dtype.itemsize, budget, min_rows):
                 block = target[index] if direct else scratch.block(_block_shape(self.shape, index), self.dtype)
