@@ -132,3 +132,38 @@ def test_every_module_runs_in_the_loop_mode_and_gets_its_own_mode_back():
         run()
         assert [m.training for m in model.modules()] == before
         assert counted.modes in ([True, True, False, False], [False, False])  # fit (with validation), evaluate
+
+
+def test_a_popped_layer_leaves_the_loop():
+    x, y = _data()
+    counted = Counted()
+    model = kt.Sequential([kt.Input((4,)), kt.layers.Dense(2), counted])
+    model.compile("sgd", "mse")
+    model.fit(x, y, batch_size=8, verbose=0)
+    assert model.pop() is counted
+    counted.calls.update_state(5.0)
+    counted.train()
+    model.fit(x, y, batch_size=8, verbose=0)
+    assert float(counted.calls.result()) == 7.0  # neither reset nor called by the model it left
+    assert counted.training and "calls" not in [m.name for m in model.metrics]
+
+
+def test_a_module_added_inside_a_plain_torch_module_after_fit_runs_in_training_mode():
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.modes = []
+
+        def forward(self, x):
+            self.modes.append(self.training)
+            return x
+
+    x, y = _data()
+    inner = torch.nn.Sequential(torch.nn.Identity())
+    model = kt.Sequential([kt.Input((4,)), kt.layers.Dense(2), inner])
+    model.compile("sgd", "mse")
+    model.fit(x, y, batch_size=8, verbose=0)
+    recorder = Recorder().eval()
+    inner.append(recorder)  # torch's own registration: no kerastorch layer sees it
+    model.fit(x, y, batch_size=8, verbose=0)
+    assert recorder.modes == [True, True] and not recorder.training

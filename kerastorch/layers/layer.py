@@ -49,6 +49,9 @@ def snake_case(name: str) -> str:
 # declares far bigger weights is refused before they are allocated. Empty: no limit.
 _WEIGHT_BUDGET: list[list] = []
 _IN_TRAIN_SWITCH: list["Layer"] = []  # the layer whose train()/eval() call is walking its tree
+# Bumped whenever a layer gains or loses a submodule, weight or other object attribute, or is converted
+# (`.to()`): what the trainer read from a model's tree stays valid while this number is unchanged.
+STRUCTURE_VERSION = [0]
 # Attribute values nn.Module.__setattr__ would only store: set directly (layer construction sets dozens).
 _PLAIN_VALUE_TYPES = frozenset({str, int, float, bool, type(None), tuple, list, dict, set, types.FunctionType,
                                 torch.dtype, torch.device})
@@ -332,6 +335,7 @@ class Layer(nn.Module):
 
         State tensors replaced by the conversion stay Keras variables (parameters are kept in place).
         """
+        STRUCTURE_VERSION[0] += 1
         states = {k: b for k, b in self._buffers.items() if isinstance(b, variables.Variable)}
         result = super()._apply(fn, recurse)
         for key, old in states.items():
@@ -403,6 +407,7 @@ class Layer(nn.Module):
 
     def add_module(self, name: str, module: nn.Module | None) -> None:
         """Register a child; a child that adds losses makes this layer's calls clear them first."""
+        STRUCTURE_VERSION[0] += 1
         super().add_module(name, module)
         if loss_tracking._SOURCES[0] and module is not None:
             loss_tracking.scope_if_sources(self, module)
@@ -465,6 +470,7 @@ class Layer(nn.Module):
         if self.__dict__.get(name, 0) is None:
             del self.__dict__[name]  # a placeholder such as `self.bias = None` set in __init__
         weight = variables.as_variable(value, trainable, requires_grad=self._trainable)
+        STRUCTURE_VERSION[0] += 1
         if trainable:
             self.register_parameter(name, weight)
         else:
@@ -488,6 +494,7 @@ class Layer(nn.Module):
                     and name not in state["_modules"]:
                 object.__setattr__(self, name, value)
                 return
+        STRUCTURE_VERSION[0] += 1
         # `self.w = self.add_weight(name="kernel")` keeps one registration, under the attribute name.
         pending = self.__dict__.get("_pending_weight_names")
         if pending and isinstance(value, torch.Tensor) and pending.get(id(value), name) != name:
@@ -507,6 +514,14 @@ class Layer(nn.Module):
         if _is_metric(value):  # `model.metrics` reads the attributes of layers that ever held a metric
             self.__dict__["_holds_metrics"] = True
         super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        STRUCTURE_VERSION[0] += 1
+        super().__delattr__(name)
+
+    def register_parameter(self, name: str, param: nn.Parameter | None) -> None:
+        STRUCTURE_VERSION[0] += 1
+        super().register_parameter(name, param)
 
     @property
     def weights(self) -> list[torch.Tensor]:

@@ -17,7 +17,7 @@ from torch import nn
 from .. import config, optimizers as optimizers_module
 from ..constraints import constrained_weights
 from ..layers import loss_tracking
-from ..layers.layer import Layer
+from ..layers.layer import STRUCTURE_VERSION, Layer
 from . import distributed
 from .. import metrics as metrics_module
 from ..mixed_precision import global_policy
@@ -241,22 +241,30 @@ class Trainer:
                 for weight, project in projections:
                     weight.copy_(project(weight))
 
-    def _prepare_step_state(self, modules: list[nn.Module] | None = None) -> list[nn.Module]:
-        """Once per loop, from one walk of the module tree (`modules`, walked here when not given;
-        returned for the mode switch and the runner): the weights' constraints (shared with the
-        optimizer) and the metrics' device."""
-        modules = _module_tree(self) if modules is None else modules
-        projections = constrained_weights(self) if any(m.__dict__.get("_constraints") for m in modules) else []
+    def _tree_plan(self) -> "_TreePlan":
+        """The walked module tree and what the loops derive from it (device, trainability, weight
+        constraints, overridden step hooks), reused from the last call while it still holds."""
+        plan = self.__dict__.get("_plan")
+        if plan is None or not plan.holds(self):
+            plan = _TreePlan(self)
+            self._set_cached("_plan", plan if plan.reusable else None)
+        return plan
+
+    def _prepare_step_state(self, plan: "_TreePlan | None" = None) -> "_TreePlan":
+        """Once per loop, from the tree plan (returned for the mode switch and the runner): the
+        weights' constraints (shared with the optimizer) and the metrics' device."""
+        plan = self._tree_plan() if plan is None else plan
+        projections = plan.projections(self)
         self._set_cached("_projections", projections)
         if isinstance(self.optimizer, optimizers_module.Optimizer):
             self.optimizer._projections = {id(w): project for w, project in projections}
-        found = self.metrics if self._custom("metrics") else self._metrics_in(modules)
+        found = self.metrics if plan.custom_metrics else self._metrics_in(plan.modules)
         self._set_cached("_loop_metrics", found)
         if self._step_device.type != "cpu":
             for metric in found:
                 if hasattr(metric, "to") and not isinstance(metric, CompileMetrics):
                     metric.to(self._step_device)
-        return modules
+        return plan
 
     def _reset_loop_metrics(self) -> None:
         """`reset_metrics()` over the list `metrics` gave when this loop started (read once per loop);
@@ -417,14 +425,13 @@ class Trainer:
 
         return step
 
-    def _train_runner(self, module: nn.Module, modules: list[nn.Module]) -> "_Run":
-        """What fit runs per batch, decided once per loop (`modules`: the walked tree): the built-in
-        fused step when the model overrides none of Keras's step hooks, else its own `train_step`
-        on Keras-packed data."""
-        if self._custom("train_step", "compute_loss", "compute_metrics", "get_metrics_result", "metrics"):
+    def _train_runner(self, module: nn.Module, plan: "_TreePlan") -> "_Run":
+        """What fit runs per batch, decided once per loop: the built-in fused step when the model
+        overrides none of Keras's step hooks, else its own `train_step` on Keras-packed data."""
+        if plan.custom_train:
             self._check_custom_step("train_step", module)
             return _CustomRun(self, self.train_step)
-        if not any(p is not None and p.requires_grad for m in modules for p in m._parameters.values()):
+        if not any(plan.flags):
             warnings.warn(f"Model {self.name!r} has no trainable weights: fit computes its loss and metrics "
                           "but updates nothing (as in Keras).", stacklevel=3)
             return _BuiltinRun(self, module, self._test_step, False)
@@ -494,8 +501,8 @@ class Trainer:
             epochs = config.max_epochs()
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = split_for_validation(x, y, sample_weight, validation_split)
-        modules = _module_tree(self)
-        device = self._model_device(modules)
+        plan = self._tree_plan()
+        device = plan.device
         shard = distributed.current_shard(device)
         train_data = self._adapter(x, y, sample_weight, batch_size, shuffle, shard, steps_per_epoch, class_weight,
                                    device=device)
@@ -505,13 +512,14 @@ class Trainer:
             val_data = self._adapter(val_x, val_y, val_w, validation_batch_size or batch_size, False, shard,
                                      validation_steps, device=device)
         if self._ensure_built(train_data, device):
-            modules = _module_tree(self)
+            plan = self._tree_plan()
         self._build_optimizer()
         if self._grad_scaler is None and self.auto_scale_loss:
             self._grad_scaler = grad_scaler_for(self._step_device)
         module = self._training_module(shard)
-        self._prepare_step_state(modules)
-        runner = self._train_runner(module, modules)
+        self._prepare_step_state(plan)
+        runner = self._train_runner(module, plan)
+        modules = plan.modules
         every = self.steps_per_execution
         total_steps = train_data.steps
 
@@ -615,13 +623,13 @@ class Trainer:
             raise TypeError(f"evaluate() got unexpected keyword arguments {sorted(kwargs)}.")
         self._require_compiled("evaluate")
         verbose = resolve_verbose(verbose)
-        modules = _module_tree(self)
-        device = self._model_device(modules)
+        plan = self._tree_plan()
+        device = plan.device
         shard = distributed.current_shard(device)
         data = self._adapter(x, y, sample_weight, batch_size, False, shard, steps, device=device)
         if self._ensure_built(data, device):
-            modules = _module_tree(self)
-        self._prepare_step_state(modules)
+            plan = self._tree_plan()
+        modules = self._prepare_step_state(plan).modules
         callback_list = CallbackList(callbacks, model=self, verbose=verbose, steps=data.steps, mode="evaluate")
         if verbose:
             callback_list.append(ProgbarLogger(verbose))
@@ -692,8 +700,9 @@ class Trainer:
         if self._grad_scaler is None and self.auto_scale_loss:
             self._grad_scaler = grad_scaler_for(self._model_device())
         module = self._training_module(shard)
-        modules = self._prepare_step_state()
-        runner = self._train_runner(module, modules)
+        plan = self._prepare_step_state()
+        runner = self._train_runner(module, plan)
+        modules = plan.modules
         with self._mode(True, modules):
             for batch in data:
                 runner.run(batch)
@@ -707,7 +716,7 @@ class Trainer:
         data.batch_size = data.n
         data.steps = 1
         self._ensure_built(data)
-        modules = self._prepare_step_state()
+        modules = self._prepare_step_state().modules
         self._reset_loop_metrics()
         runner = self._test_runner(self._inference_module())
         with self._mode(False, modules), torch.inference_mode():
@@ -738,6 +747,47 @@ def _loop_helpers() -> list[Any]:
 
 
 _PLAIN_TRAIN = (Layer.train, nn.Module.train)  # train() implementations that only set the flags
+_STEP_HOOKS = ("compute_loss", "compute_metrics", "get_metrics_result", "metrics")
+
+
+class _TreePlan:
+    """One walk of a model's module tree and what the loops derive from it.
+
+    Reused by the next call while it holds: the tree is all kerastorch layers (every change of
+    submodules, weights, object attributes or dtype/device passes through Layer and bumps
+    `STRUCTURE_VERSION`), that number and the model's class are unchanged, no module lost a child
+    (`Sequential.pop` deletes it directly), every weight keeps its `requires_grad`, and the first
+    weight is still on the same device. A tree holding any plain torch module is walked afresh on
+    every call.
+    """
+
+    def __init__(self, model: "Trainer"):
+        self.version, self.cls = STRUCTURE_VERSION[0], type(model)
+        self.modules = _module_tree(model)
+        self.children = sum(len(m._modules) for m in self.modules)  # a child deleted from `_modules` directly
+        self.device = model._model_device(self.modules)
+        self.reusable = all(isinstance(m, Layer) for m in self.modules)
+        seen: set[int] = set()
+        self.weights = [p for m in self.modules for p in m._parameters.values()
+                        if p is not None and id(p) not in seen and not seen.add(id(p))]
+        self.flags = [p.requires_grad for p in self.weights]
+        self.first = next((p for p in self.weights if not isinstance(p, nn.parameter.UninitializedParameter)), None)
+        self.constrained = any(m.__dict__.get("_constraints") for m in self.modules)
+        self.custom_metrics = model._custom("metrics")
+        self.custom_train = model._custom("train_step", *_STEP_HOOKS)
+        self._projections: list | None = None
+
+    def holds(self, model: "Trainer") -> bool:
+        return (self.version == STRUCTURE_VERSION[0] and self.cls is type(model)
+                and (self.first is None or self.first.device == self.device)
+                and self.children == sum(len(m._modules) for m in self.modules)
+                and all(p.requires_grad is flag for p, flag in zip(self.weights, self.flags)))
+
+    def projections(self, model: "Trainer") -> list[tuple[torch.Tensor, Any]]:
+        """The constrained trainable weights with their projections (looked up once per plan)."""
+        if self._projections is None:
+            self._projections = constrained_weights(model) if self.constrained else []
+        return self._projections
 
 
 class _Mode:
