@@ -167,3 +167,17 @@ def test_a_module_added_inside_a_plain_torch_module_after_fit_runs_in_training_m
     inner.append(recorder)  # torch's own registration: no kerastorch layer sees it
     model.fit(x, y, batch_size=8, verbose=0)
     assert recorder.modes == [True, True] and not recorder.training
+
+
+def test_the_torchrun_check_follows_variables_added_to_the_environment(monkeypatch):
+    from kerastorch.training import distributed
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.delenv("RANK", raising=False)
+    assert not distributed._torchrun_process()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    assert distributed._torchrun_process()
+    monkeypatch.delenv("WORLD_SIZE")
+    monkeypatch.delenv("RANK")
+    assert not distributed._torchrun_process()

@@ -40,6 +40,17 @@ def launched_by_torchrun() -> bool:
 
 
 _ALONE = Shard()  # a single process (the frozen value is shared, not built per call)
+_TORCHRUN: dict[tuple[int, int], bool] = {}  # (process id, number of environment variables) -> launched_by_torchrun()
+
+
+def _torchrun_process() -> bool:
+    """`launched_by_torchrun()`, read again only in another process or once variables were added
+    (torchrun sets them before the process starts; a missing variable costs a KeyError to look up)."""
+    key = (os.getpid(), len(os.environ))
+    known = _TORCHRUN.get(key)
+    if known is None:
+        known = _TORCHRUN[key] = launched_by_torchrun()
+    return known
 
 
 def current_shard(device: torch.device | None = None) -> Shard:
@@ -50,7 +61,7 @@ def current_shard(device: torch.device | None = None) -> Shard:
     if not dist.is_available():
         return _ALONE
     if not dist.is_initialized():
-        if not launched_by_torchrun():
+        if not _torchrun_process():
             return _ALONE
         backend = "nccl" if device is not None and device.type == "cuda" else "gloo"
         if backend == "nccl":
