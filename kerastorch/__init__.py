@@ -11,13 +11,28 @@ from . import backend, preprocessing, saving, tree
 from .variables import Variable
 from .losses import Loss
 from .metrics import Metric
+from .initializers import Initializer
+from .layers import InputSpec
+from .mixed_precision import DTypePolicy
+from .optimizers import Optimizer
+from .placement import device
+from .regularizers import Regularizer
+from .symbolic import SymbolicTensor as KerasTensor
+
+FloatDTypePolicy = DTypePolicy  # Keras's older name for the same policy
 
 __version__ = "0.1.0"
+
+
+def version() -> str:
+    """The installed kerastorch version (`keras.version()`)."""
+    return __version__
 
 __all__ = [
     "Input", "InputLayer", "Layer", "Model", "Sequential", "activations", "applications", "callbacks", "config",
     "datasets", "freeze_weights", "initializers", "layers", "losses", "metrics", "mixed_precision", "models",
     "ops", "optimizers", "unfreeze_weights", "utils", "Variable", "constraints", "random", "regularizers",
     "backend", "preprocessing", "saving", "tree",
-    "Loss", "Metric",
+    "Loss", "Metric", "Initializer", "InputSpec", "DTypePolicy", "FloatDTypePolicy", "Optimizer", "device",
+    "Regularizer", "KerasTensor", "version",
 ]

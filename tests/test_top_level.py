@@ -1,0 +1,52 @@
+"""`kt.<name>` for Keras's top-level names: the same classes as in the submodules, and `kt.device`."""
+
+import keras
+import pytest
+import torch
+
+import kerastorch as kt
+
+# Keras's top-level names kerastorch does not provide yet (JAX/TF-specific machinery or open work).
+NOT_PROVIDED = {
+    "Function", "Operation", "Quantizer", "RematScope", "StatelessScope", "SymbolicScope", "distillation",
+    "distribution", "dtype_policies", "export", "legacy", "name_scope", "quantizers", "remat", "src",
+    "visualization", "wrappers",
+}
+
+
+def test_top_level_names_exist_unless_listed():
+    missing = {n for n in dir(keras) if not n.startswith("_") and not hasattr(kt, n)}
+    assert missing == NOT_PROVIDED
+
+
+@pytest.mark.parametrize("name, home", [
+    ("Optimizer", kt.optimizers), ("Initializer", kt.initializers), ("Regularizer", kt.regularizers),
+    ("InputSpec", kt.layers), ("DTypePolicy", kt.mixed_precision), ("Loss", kt.losses), ("Metric", kt.metrics),
+])
+def test_top_level_classes_are_the_submodule_classes(name, home):
+    assert getattr(kt, name) is getattr(home, name)
+
+
+def test_keras_tensor_is_the_symbolic_tensor_inputs_return():
+    assert isinstance(kt.Input((3,)), kt.KerasTensor)
+    assert kt.FloatDTypePolicy("float32").compute_dtype == "float32"
+    assert kt.version() == kt.__version__
+
+
+def test_device_scope_places_weights_and_tensors():
+    with kt.device("meta"):
+        layer = kt.layers.Dense(3)
+        layer.build((None, 4))
+        assert layer.kernel.device.type == "meta" and torch.zeros(2).device.type == "meta"
+    assert torch.zeros(2).device.type == "cpu"
+    with kt.device("gpu:1"):  # Keras's GPU names mean CUDA
+        assert torch.get_default_device() == torch.device("cuda:1")
+
+
+def test_device_scope_refuses_what_is_not_a_device():
+    with pytest.raises(ValueError, match="not a device name"):
+        with kt.device("tpu-ish"):
+            pass
+    with pytest.raises(TypeError, match="device name"):
+        with kt.device(0):
+            pass
