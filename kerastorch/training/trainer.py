@@ -778,7 +778,7 @@ class _TreePlan:
         self._projections: list | None = None
 
     def holds(self, model: "Trainer") -> bool:
-        return (self.version == STRUCTURE_VERSION[0] and self.cls is type(model)
+        return (self.version == STRUCTURE_VERSION[0] and self.cls is type(model) and self.modules[0] is model
                 and (self.first is None or self.first.device == self.device)
                 and self.children == sum(len(m._modules) for m in self.modules)
                 and all(p.requires_grad is flag for p, flag in zip(self.weights, self.flags)))
