@@ -181,3 +181,33 @@ def test_the_torchrun_check_follows_variables_added_to_the_environment(monkeypat
     monkeypatch.delenv("WORLD_SIZE")
     monkeypatch.delenv("RANK")
     assert not distributed._torchrun_process()
+
+
+@pytest.mark.parametrize("metrics", [None, ["mae"]])
+def test_metrics_held_by_layers_are_logged_as_keras_logs_them(metrics):
+    import keras
+
+    histories, evaluations = [], []
+    x, y = _data()
+    weights = None
+    for lib in (keras, kt):
+        class Seen(lib.layers.Layer):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.seen = lib.metrics.Mean(name="seen")
+
+            def call(self, inputs):
+                self.seen.update_state(lib.ops.mean(inputs))
+                return inputs
+
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(2), Seen()])
+        if weights is None:
+            weights = model.get_weights()
+        model.set_weights(weights)
+        model.compile(lib.optimizers.SGD(0.1), "mse", metrics=metrics)
+        histories.append(model.fit(x.numpy(), y.numpy(), batch_size=4, epochs=2, shuffle=False, verbose=0).history)
+        evaluations.append(model.evaluate(x.numpy(), y.numpy(), batch_size=8, verbose=0, return_dict=True))
+    assert sorted(histories[1]) == sorted(histories[0]) and "seen" in histories[1]
+    for key, values in histories[0].items():
+        np.testing.assert_allclose(histories[1][key], values, rtol=1e-5, atol=1e-6)
+    assert evaluations[1] == pytest.approx(evaluations[0], rel=1e-5, abs=1e-6)

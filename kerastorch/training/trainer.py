@@ -260,6 +260,7 @@ class Trainer:
             self.optimizer._projections = {id(w): project for w, project in projections}
         found = self.metrics if plan.custom_metrics else self._metrics_in(plan.modules)
         self._set_cached("_loop_metrics", found)
+        self._set_cached("_layer_metrics", [m for m in found if not isinstance(m, (LossTracker, CompileMetrics))])
         if self._step_device.type != "cpu":
             for metric in found:
                 if hasattr(metric, "to") and not isinstance(metric, CompileMetrics):
@@ -456,11 +457,24 @@ class Trainer:
         )
 
     def _log_names(self) -> list[str]:
-        return self._compiled_metrics.names()
+        return self._compiled_metrics.names() + [m.name for m in self.__dict__.get("_layer_metrics") or ()]
 
     def _logs(self, shard: distributed.Shard = distributed.Shard()) -> dict[str, float]:
-        """Current metric values as floats (one device sync; a cross-process reduction under DDP)."""
-        return self._compiled_metrics.results(shard)
+        """Current metric values as floats (one device sync; a cross-process reduction under DDP), then,
+        as Keras logs every metric in `metrics`, those the model and its layers hold as attributes
+        (read on this process only)."""
+        logs = self._compiled_metrics.results(shard)
+        held = self.__dict__.get("_layer_metrics")
+        if held:
+            results: dict[str, Any] = {}
+            for metric in held:
+                result = metric.compute() if metrics_module._is_torchmetric(metric) else metric.result()
+                if isinstance(result, Mapping):
+                    results.update(result)
+                else:
+                    results[metric.name] = result
+            logs.update(pythonify_logs(results))
+        return logs
 
     # ------------------------------------------------------------------------------------ fit
 
@@ -969,7 +983,7 @@ class _LazyLogs(Mapping):
         self._model = model
 
     def _values(self) -> dict[str, float]:
-        return self._model._compiled_metrics.results(distributed.Shard())
+        return self._model._logs()
 
     def __getitem__(self, key: str) -> float:
         return self._values()[key]
