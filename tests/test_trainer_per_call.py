@@ -211,3 +211,17 @@ def test_metrics_held_by_layers_are_logged_as_keras_logs_them(metrics):
     for key, values in histories[0].items():
         np.testing.assert_allclose(histories[1][key], values, rtol=1e-5, atol=1e-6)
     assert evaluations[1] == pytest.approx(evaluations[0], rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("metrics, weighted", [(None, None), (["mae"], None), (None, ["mae"]), ([], None)])
+def test_compile_metrics_is_listed_as_keras_lists_it(metrics, weighted):
+    import keras
+
+    x, y = _data()
+    names = []
+    for lib in (keras, kt):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(2)])
+        model.compile("sgd", "mse", metrics=metrics, weighted_metrics=weighted)
+        model.fit(x.numpy(), y.numpy(), verbose=0)
+        names.append(model.metrics_names)
+    assert names[1] == names[0]

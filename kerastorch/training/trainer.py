@@ -110,7 +110,9 @@ class Trainer:
         found = []
         if self.compiled:
             compiled = self._compiled_metrics
-            found = [compiled.loss_tracker, compiled.container, *compiled.part_trackers]
+            # Keras lists `compile_metrics` only when compile() was given metrics or weighted_metrics
+            asked = compiled.spec is not None or compiled.weighted_spec is not None
+            found = [compiled.loss_tracker, *([compiled.container] if asked else []), *compiled.part_trackers]
         for module in modules:
             if isinstance(module, Layer) and not module.__dict__.get("_holds_metrics"):
                 continue
