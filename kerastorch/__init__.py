@@ -7,7 +7,7 @@ from .layers import Input, InputLayer, Layer
 from .models import Model, Sequential
 from .transfer import freeze_weights, unfreeze_weights
 from . import constraints, random, regularizers
-from . import backend, preprocessing, saving, tree
+from . import backend, dtype_policies, preprocessing, saving, tree
 from .variables import Variable
 from .losses import Loss
 from .metrics import Metric
@@ -19,7 +19,7 @@ from .placement import device
 from .regularizers import Regularizer
 from .symbolic import SymbolicTensor as KerasTensor
 
-FloatDTypePolicy = DTypePolicy  # Keras's older name for the same policy
+from .dtype_policies import FloatDTypePolicy
 
 __version__ = "0.1.0"
 
@@ -32,7 +32,7 @@ __all__ = [
     "Input", "InputLayer", "Layer", "Model", "Sequential", "activations", "applications", "callbacks", "config",
     "datasets", "freeze_weights", "initializers", "layers", "losses", "metrics", "mixed_precision", "models",
     "ops", "optimizers", "unfreeze_weights", "utils", "Variable", "constraints", "random", "regularizers",
-    "backend", "preprocessing", "saving", "tree",
+    "backend", "dtype_policies", "preprocessing", "saving", "tree",
     "Loss", "Metric", "Initializer", "InputSpec", "DTypePolicy", "FloatDTypePolicy", "Optimizer", "device",
     "Regularizer", "KerasTensor", "version",
 ]

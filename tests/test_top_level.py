@@ -9,7 +9,7 @@ import kerastorch as kt
 # Keras's top-level names kerastorch does not provide yet (JAX/TF-specific machinery or open work).
 NOT_PROVIDED = {
     "Function", "Operation", "Quantizer", "RematScope", "StatelessScope", "SymbolicScope", "distillation",
-    "distribution", "dtype_policies", "export", "legacy", "name_scope", "quantizers", "remat", "src",
+    "distribution", "export", "legacy", "name_scope", "quantizers", "remat", "src",
     "visualization", "wrappers",
 }
 
@@ -50,3 +50,13 @@ def test_device_scope_refuses_what_is_not_a_device():
     with pytest.raises(TypeError, match="device name"):
         with kt.device(0):
             pass
+
+
+def test_dtype_policies_serialize_like_keras():
+    for name in ("float32", "mixed_float16", "mixed_bfloat16"):
+        ours = kt.dtype_policies.serialize(kt.dtype_policies.get(name))
+        assert ours == keras.dtype_policies.serialize(keras.dtype_policies.get(name))
+        assert kt.dtype_policies.deserialize(ours) == kt.DTypePolicy(name)
+        assert keras.dtype_policies.deserialize(ours).name == name
+    with pytest.raises(NotImplementedError, match="quantization"):
+        kt.dtype_policies.QuantizedDTypePolicy("int8", "float32")
