@@ -8,7 +8,7 @@ from .models import Model, Sequential
 from .transfer import freeze_weights, unfreeze_weights
 from . import constraints, random, regularizers
 from . import backend, dtype_policies, preprocessing, saving, tree
-from .variables import Variable
+from .variables import Variable, name_scope
 from .losses import Loss
 from .metrics import Metric
 from .initializers import Initializer
@@ -34,5 +34,5 @@ __all__ = [
     "ops", "optimizers", "unfreeze_weights", "utils", "Variable", "constraints", "random", "regularizers",
     "backend", "dtype_policies", "preprocessing", "saving", "tree",
     "Loss", "Metric", "Initializer", "InputSpec", "DTypePolicy", "FloatDTypePolicy", "Optimizer", "device",
-    "Regularizer", "KerasTensor", "version",
+    "Regularizer", "KerasTensor", "version", "name_scope",
 ]

@@ -154,7 +154,7 @@ class Variable(metaclass=_VariableType):
             _AUTO_NAMES["variable"] = count + 1
             name = "variable" if count == 0 else f"variable_{count}"
         variable = as_variable(value, trainable)
-        name_weight(variable, str(name), str(name))
+        name_weight(variable, str(name), scoped_path(str(name)))
         return variable
 
 
@@ -205,6 +205,51 @@ def rewrap_state(old: Any, new: Any) -> Any:
             if attribute in old.__dict__:
                 new.__dict__[attribute] = old.__dict__[attribute]
     return new
+
+
+_NAME_SCOPES: list["name_scope"] = []
+
+
+class name_scope:
+    """Put the paths of weights and variables created inside under `name` (`outer/dense/kernel`),
+    as `keras.name_scope` does.
+
+    Args:
+        name: the scope's name (no "/").
+        caller: the object that opened the scope; with `deduplicate`, the same caller re-entering a
+            scope of the same name adds no level.
+        deduplicate: see `caller`.
+        override_parent: a path ("x/y") that replaces the enclosing scopes' path inside this one.
+    """
+
+    def __init__(self, name: str, caller: Any = None, deduplicate: bool = True, override_parent: str | None = None):
+        if not isinstance(name, str) or "/" in name:
+            raise ValueError(f"name_scope expects a name without '/', received {name!r}.")
+        self.name, self.caller, self.deduplicate, self.override_parent = name, caller, deduplicate, override_parent
+        self._entered = False
+
+    def __enter__(self) -> "name_scope":
+        parent = _NAME_SCOPES[-1] if _NAME_SCOPES else None
+        repeated = parent is not None and self.caller is not None and parent.caller is self.caller and parent.name == self.name
+        if not (self.deduplicate and repeated):
+            _NAME_SCOPES.append(self)
+            self._entered = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._entered:
+            _NAME_SCOPES.remove(self)
+            self._entered = False
+
+
+def scoped_path(path: str) -> str:
+    """`path` under the enclosing `name_scope` blocks."""
+    parts: list[str] = []
+    for scope in _NAME_SCOPES:
+        if scope.override_parent is not None:
+            parts = [part for part in scope.override_parent.split("/") if part]
+        parts.append(scope.name)
+    return "/".join([*parts, path])
 
 
 def name_weight(weight: torch.Tensor, name: str, path: str) -> None:

@@ -9,7 +9,7 @@ import kerastorch as kt
 # Keras's top-level names kerastorch does not provide yet (JAX/TF-specific machinery or open work).
 NOT_PROVIDED = {
     "Function", "Operation", "Quantizer", "RematScope", "StatelessScope", "SymbolicScope", "distillation",
-    "distribution", "export", "legacy", "name_scope", "quantizers", "remat", "src",
+    "distribution", "export", "legacy", "quantizers", "remat", "src",
     "visualization", "wrappers",
 }
 
@@ -60,3 +60,19 @@ def test_dtype_policies_serialize_like_keras():
         assert keras.dtype_policies.deserialize(ours).name == name
     with pytest.raises(NotImplementedError, match="quantization"):
         kt.dtype_policies.QuantizedDTypePolicy("int8", "float32")
+
+
+def test_name_scope_prefixes_paths_like_keras():
+    def paths(lib):
+        with lib.name_scope("a"):
+            with lib.name_scope("b"):
+                variable = lib.Variable(1.0, name="v")
+            owner = object()
+            with lib.name_scope("a", caller=owner), lib.name_scope("a", caller=owner):  # one level: same caller
+                model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2, name="d")], name="s")
+            with lib.name_scope("c", override_parent="x/y"):
+                other = lib.Variable(2.0, name="w")
+        outside = lib.Variable(3.0, name="u")
+        return [variable.path, *(w.path for w in model.weights), other.path, outside.path]
+
+    assert paths(kt) == paths(keras)

@@ -476,7 +476,7 @@ class Layer(nn.Module):
         else:
             self.register_buffer(name, weight)
         scope = _FIRST_CALLS[: _FIRST_CALLS.index(self) + 1] if self in _FIRST_CALLS else [*_FIRST_CALLS, self]
-        path = "/".join([layer.name for layer in scope] + [name])
+        path = variables.scoped_path("/".join([layer.name for layer in scope] + [name]))
         variables.name_weight(weight, name, path)
         self.__dict__.setdefault("_weight_names", {})[name] = (name, path)  # restored after deepcopy
         if regularizer is not None:
