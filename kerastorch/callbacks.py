@@ -26,7 +26,7 @@ from .utils.io_utils import print_msg
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
     "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
-    "TensorBoard", "BackupAndRestore", "SwapEMAWeights",
+    "TensorBoard", "BackupAndRestore", "SwapEMAWeights", "RemoteMonitor",
 ]
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end",
@@ -463,6 +463,49 @@ class CSVLogger(Callback):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+class RemoteMonitor(Callback):
+    """POST each epoch's logs (with `"epoch"`) to `root + path` as JSON (chief process only).
+
+    Args:
+        root: the server's root URL.
+        path: the path under `root` the events go to.
+        field: the form field holding the JSON text (when `send_as_json=False`).
+        headers: extra HTTP headers (a dict).
+        send_as_json: send the JSON as the body (`application/json`) instead of inside a form.
+
+    An unreachable server is a warning, not an error, as in Keras. Uses the standard library (Keras
+    uses `requests`).
+    """
+
+    def __init__(self, root: str = "http://localhost:9000", path: str = "/publish/epoch/end/", field: str = "data",
+                 headers: Mapping[str, str] | None = None, send_as_json: bool = False):
+        super().__init__()
+        self.root, self.path, self.field = root, path, field
+        self.headers, self.send_as_json = headers, send_as_json
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        import json
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        if not is_chief():
+            return
+        event = {"epoch": epoch}
+        event.update({k: v.item() if isinstance(v, (np.ndarray, np.generic)) else v for k, v in (logs or {}).items()})
+        if self.send_as_json:
+            body, kind = json.dumps(event).encode(), "application/json"
+        else:
+            body, kind = urllib.parse.urlencode({self.field: json.dumps(event)}).encode(), "application/x-www-form-urlencoded"
+        request = urllib.request.Request(self.root + self.path, data=body, method="POST",
+                                         headers={"Content-Type": kind, **(self.headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+        except (urllib.error.URLError, OSError, ValueError):
+            warnings.warn(f"Could not reach RemoteMonitor root server at {self.root}", stacklevel=2)
 
 
 class TerminateOnNaN(Callback):

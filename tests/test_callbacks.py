@@ -427,3 +427,56 @@ def test_swap_ema_weights_needs_an_ema_optimizer():
     with pytest.raises(ValueError, match="use_ema=True"):
         model.evaluate(np.ones((4, 2), "float32"), np.ones((4, 1), "float32"), verbose=0,
                        callbacks=[kt.callbacks.SwapEMAWeights()])
+
+
+def _collecting_server():
+    """A real local HTTP server that records each POST's content type and body."""
+    import http.server
+    import threading
+
+    received = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, self.headers["Content-Type"], self.headers.get("X-Run"), body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, received
+
+
+def test_remote_monitor_posts_what_keras_posts():
+    import json
+    import urllib.parse
+
+    import keras
+
+    server, received = _collecting_server()
+    root = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        x, y = _data()
+        _model().fit(x, y, epochs=2, batch_size=32, verbose=0,
+                     callbacks=[kt.callbacks.RemoteMonitor(root=root, headers={"X-Run": "7"})])
+        _model().fit(x, y, epochs=1, batch_size=32, verbose=0,
+                     callbacks=[kt.callbacks.RemoteMonitor(root=root, path="/json", send_as_json=True)])
+        keras.callbacks.RemoteMonitor(root=root).on_epoch_end(0, {"loss": np.float32(0.5)})
+    finally:
+        server.shutdown()
+    (p0, kind0, run0, body0), (_, _, _, body1), (p2, kind2, _, body2), (_, kind3, _, body3) = received
+    assert p0 == "/publish/epoch/end/" and run0 == "7" and p2 == "/json"
+    assert kind0 == kind3 == "application/x-www-form-urlencoded" and kind2 == "application/json"
+    events = [json.loads(urllib.parse.parse_qs(b.decode())["data"][0]) for b in (body0, body1, body3)]
+    assert [e["epoch"] for e in events] == [0, 1, 0] and set(events[0]) == {"epoch", "loss", "accuracy"}
+    assert set(json.loads(body2)) == {"epoch", "loss", "accuracy"}
+
+
+def test_remote_monitor_warns_when_the_server_is_unreachable():
+    x, y = _data()
+    with pytest.warns(UserWarning, match="Could not reach RemoteMonitor"):
+        _model().fit(x, y, epochs=1, verbose=0, callbacks=[kt.callbacks.RemoteMonitor(root="http://127.0.0.1:9")])
