@@ -17,6 +17,7 @@ from .mixed_precision import DTypePolicy
 from .optimizers import Optimizer
 from .placement import device
 from .regularizers import Regularizer
+from .remat import remat
 from .symbolic import SymbolicTensor as KerasTensor
 
 from .dtype_policies import FloatDTypePolicy
@@ -34,5 +35,5 @@ __all__ = [
     "ops", "optimizers", "unfreeze_weights", "utils", "Variable", "constraints", "random", "regularizers",
     "backend", "dtype_policies", "preprocessing", "saving", "tree",
     "Loss", "Metric", "Initializer", "InputSpec", "DTypePolicy", "FloatDTypePolicy", "Optimizer", "device",
-    "Regularizer", "KerasTensor", "version", "name_scope",
+    "Regularizer", "KerasTensor", "version", "name_scope", "remat",
 ]

@@ -9,7 +9,7 @@ import kerastorch as kt
 # Keras's top-level names kerastorch does not provide yet (JAX/TF-specific machinery or open work).
 NOT_PROVIDED = {
     "Function", "Operation", "Quantizer", "RematScope", "StatelessScope", "SymbolicScope", "distillation",
-    "distribution", "export", "legacy", "quantizers", "remat", "src",
+    "distribution", "export", "legacy", "quantizers", "src",
     "visualization", "wrappers",
 }
 
@@ -76,3 +76,24 @@ def test_name_scope_prefixes_paths_like_keras():
         return [variable.path, *(w.path for w in model.weights), other.path, outside.path]
 
     assert paths(kt) == paths(keras)
+
+
+def test_remat_recomputes_in_the_backward_pass_with_the_same_gradients():
+    calls = []
+
+    def block(x):
+        calls.append(1)
+        return torch.nn.functional.dropout(torch.tanh(x) * 3.0, 0.5, training=True)
+
+    x = torch.randn(4, 5, requires_grad=True)
+    torch.manual_seed(0)
+    block(x).sum().backward()
+    plain, calls[:] = x.grad.clone(), []
+    x.grad = None
+    torch.manual_seed(0)
+    kt.remat(block)(x).sum().backward()
+    assert len(calls) == 2  # the forward pass, and its replay in the backward pass
+    torch.testing.assert_close(x.grad, plain)
+    with torch.no_grad():
+        kt.remat(block)(x)
+    assert len(calls) == 3
