@@ -3,8 +3,9 @@
 Loading first checks every tensor's name, shape and dtype against the model, and reads the whole
 file (checking its checksums); only if all is well (or `skip_mismatch=True`) is anything copied,
 so a failed load leaves the model exactly as it was. Keras files are read a block at a time, into
-the weights themselves where their memory order is Keras's, so no copy of the model is held. `.safetensors` and `.pt` hold the model's `state_dict()` (PyTorch layouts,
-loadable with `model.load_state_dict`); `.pt` files are read with `torch.load(weights_only=True)`.
+the weights themselves where their memory order is Keras's, so no copy of the model is held.
+`.safetensors` and `.pt` hold the model's `state_dict()` (PyTorch layouts, loadable with
+`model.load_state_dict`); `.pt` files are read with `torch.load(weights_only=True)`.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ SUPPORTED = "`.weights.h5`, `.safetensors`, `.pt` or `.pth` (and `.keras` for lo
 class LoadPlan:
     """What a load would copy, and every reason it cannot (yet) be applied.
 
-    Each copy is `(weight, source, layout)`: the source is a tensor in the weight's stored layout
-    (`layout` None), or an array still in a Keras weights file, in Keras layout.
+    Each copy is `(weight, source, layout)`: the source is a tensor, or an array still in a Keras
+    weights file; `layout` (None for a state_dict) turns the source's Keras layout into the weight's.
     """
 
     copies: list[tuple[torch.Tensor, torch.Tensor | keras_h5.StoredArray, Any]] = field(default_factory=list)
