@@ -237,6 +237,11 @@ class Optimizer:
         self._require_built()
         self.torch_optimizer.zero_grad(set_to_none=set_to_none)
 
+    @property
+    def _scales_loss(self) -> bool:
+        """Whether `fit` must pass the loss through `scale_loss` before the backward pass."""
+        return self.loss_scale_factor is not None
+
     def scale_loss(self, loss: Any) -> Any:
         """The loss times `loss_scale_factor` (gradients are divided back before the update)."""
         return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
@@ -270,11 +275,15 @@ class Optimizer:
             if decaying:
                 with torch.no_grad():
                     torch._foreach_mul_(params, 1.0 - self._learning_rate * self.weight_decay)
+        self._before_update()
         result = self.torch_optimizer.step(closure)
         if self.use_ema:
             self._update_averages()
         self._count += 1
         return result
+
+    def _before_update(self) -> None:
+        """Per-update adjustments of torch's hyperparameters (a host-side hook; none by default)."""
 
     def _accumulate(self) -> bool:
         """Gradient accumulation: add this step's gradients; True when the averaged update is due."""
@@ -444,6 +453,15 @@ class Adam(Optimizer):
     def _torch_kwargs(self) -> dict[str, Any]:
         return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon, "amsgrad": self.amsgrad}
 
+    def _before_update(self) -> None:
+        # Keras adds epsilon to sqrt(v) before bias correction, torch after it: torch's epsilon at update t
+        # is epsilon / sqrt(1 - beta_2 ** t) (it matters when gradients are small, e.g. after loss scaling).
+        steps = self.gradient_accumulation_steps
+        t = (self._count + 1) // steps if steps else self._count + 1
+        eps = self.epsilon / (1.0 - self.beta_2 ** t) ** 0.5
+        for group in self.torch_optimizer.param_groups:
+            group["eps"] = eps
+
     def _slot_groups(self) -> SlotGroups:
         groups = [[("momentum", "exp_avg"), ("velocity", "exp_avg_sq")]]
         return groups + [[("velocity_hat", "max_exp_avg_sq")]] if self.amsgrad else groups
@@ -537,6 +555,9 @@ class Adamax(Adam):
 
     def _torch_kwargs(self) -> dict[str, Any]:
         return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon}
+
+    def _before_update(self) -> None:
+        pass  # torch's Adamax and NAdam place epsilon where Keras's do
 
     def _slot_groups(self) -> SlotGroups:
         return [[("m", "exp_avg"), ("u", "exp_inf")]]
