@@ -71,3 +71,11 @@ def global_policy() -> DTypePolicy:
 
 set_dtype_policy = set_global_policy
 dtype_policy = global_policy
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LossScaleOptimizer":  # Keras exports it here too; imported late to keep imports acyclic
+        from .optimizers.loss_scale import LossScaleOptimizer
+
+        return LossScaleOptimizer
+    raise AttributeError(f"module 'kerastorch.mixed_precision' has no attribute {name!r}")

@@ -8,17 +8,25 @@ import torch
 
 from . import schedules
 from .algorithms import Adafactor, Ftrl, Lamb, Lion
+from .loss_scale import LossScaleOptimizer
+from .multi import MultiOptimizer, OptimizerMap
+from .muon import Muon
 from .optimizer import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, Optimizer, RMSprop
+from .schedule_free import ScheduleFreeAdamW
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "Lamb",
-    "Ftrl", "Adafactor", "schedules", "get", "serialize", "deserialize", "get_learning_rate", "set_learning_rate",
+    "Ftrl", "Adafactor", "Muon", "ScheduleFreeAdamW", "LossScaleOptimizer", "MultiOptimizer", "OptimizerMap",
+    "schedules", "get", "serialize", "deserialize", "get_learning_rate", "set_learning_rate",
 ]
 
 _ALIASES: dict[str, type[Optimizer]] = {
     cls.__name__.lower(): cls
-    for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Lamb, Ftrl, Adafactor)
+    for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Lamb, Ftrl, Adafactor, Muon,
+                ScheduleFreeAdamW)
 }
+# Wrappers need their inner optimizers: they come from configs, not from a bare name.
+_WRAPPERS: dict[str, type[Optimizer]] = {cls.__name__.lower(): cls for cls in (LossScaleOptimizer, MultiOptimizer)}
 
 
 def get(identifier: Any) -> Any:
@@ -52,7 +60,7 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
 def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> Optimizer:
     """An optimizer from Keras's JSON form (`{"class_name": "Adam", "config": {...}}`)."""
     name = config.get("class_name") if isinstance(config, dict) else None
-    cls = (custom_objects or {}).get(name) or _ALIASES.get(str(name).lower())
+    cls = (custom_objects or {}).get(name) or _ALIASES.get(str(name).lower()) or _WRAPPERS.get(str(name).lower())
     if cls is None:
         raise ValueError(f"Unknown optimizer {name!r}; expected one of {sorted(_ALIASES)} or a custom_objects entry.")
     return cls.from_config(dict(config.get("config") or {}), custom_objects)
