@@ -381,6 +381,8 @@ class Trainer:
         loss, parts = self._batch_loss(batch, y_pred)
         scaled = loss * batch.loss_scale if batch.loss_scale != 1.0 else loss
         optimizer = self.optimizer
+        if getattr(optimizer, "_scales_loss", False):  # loss_scale_factor or LossScaleOptimizer (Keras's scale_loss)
+            scaled = optimizer.scale_loss(scaled)
         optimizer.zero_grad(set_to_none=True)
         scaler = self._grad_scaler
         if scaler is not None:
@@ -409,7 +411,8 @@ class Trainer:
         entries, compiled = self._compiled_loss.entries, self._compiled_metrics
         if (not entries or len(entries) != 1 or entries[0][0] is not None or entries[0][3] != 1.0
                 or compiled.entries or compiled.part_trackers or global_policy().autocast_dtype is not None
-                or self._grad_scaler is not None or self.__dict__.get("_projections")):
+                or self._grad_scaler is not None or self.__dict__.get("_projections")
+                or getattr(self.optimizer, "_scales_loss", False)):
             return None
         loss_fn, tracker, optimizer = entries[0][2], compiled.loss_tracker, self.optimizer
         full = self._train_step if training else self._test_step
@@ -530,7 +533,7 @@ class Trainer:
         if self._ensure_built(train_data, device):
             plan = self._tree_plan()
         self._build_optimizer()
-        if self._grad_scaler is None and self.auto_scale_loss:
+        if self._grad_scaler is None and self.auto_scale_loss and not getattr(self.optimizer, "_scales_loss", False):
             self._grad_scaler = grad_scaler_for(self._step_device)
         module = self._training_module(shard)
         self._prepare_step_state(plan)
@@ -713,7 +716,7 @@ class Trainer:
         data.steps = 1
         self._ensure_built(data)
         self._build_optimizer()
-        if self._grad_scaler is None and self.auto_scale_loss:
+        if self._grad_scaler is None and self.auto_scale_loss and not getattr(self.optimizer, "_scales_loss", False):
             self._grad_scaler = grad_scaler_for(self._model_device())
         module = self._training_module(shard)
         plan = self._prepare_step_state()
