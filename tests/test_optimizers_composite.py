@@ -29,8 +29,11 @@ CASES = [
     ("Muon", {"learning_rate": 0.02}),
     ("Muon", {"learning_rate": 0.02, "nesterov": False, "rms_rate": None, "exclude_layers": ["out"],
               "adam_lr_ratio": 0.5, "weight_decay": 0.1, "adam_weight_decay": None, "ns_steps": 3}),
+    ("Muon", {"learning_rate": 0.02, "momentum": 0.8, "muon_a": 3.0, "muon_b": -3.2, "muon_c": 1.2, "adam_beta_1": 0.8,
+              "adam_beta_2": 0.99, "epsilon": 1e-4, "exclude_embeddings": False, "clipnorm": 0.5}),
     ("ScheduleFreeAdamW", {"learning_rate": 0.05}),
-    ("ScheduleFreeAdamW", {"learning_rate": 0.05, "warmup_steps": 3, "weight_decay": 0.1, "beta_1": 0.8}),
+    ("ScheduleFreeAdamW", {"learning_rate": 0.05, "warmup_steps": 3, "weight_decay": 0.1, "beta_1": 0.8,
+                           "beta_2": 0.99, "epsilon": 1e-3}),
     ("LossScaleOptimizer", {"inner": "SGD", "args": {"initial_scale": 64.0, "dynamic_growth_steps": 2}}),
     ("LossScaleOptimizer", {"inner": "Adam"}),
     ("MultiOptimizer", {}),
@@ -113,10 +116,10 @@ def _norm(value):
     return value
 
 
-FIT_CASES = [CASES[0], CASES[2], CASES[4], CASES[6]]
+FIT_CASES = [CASES[0], CASES[3], CASES[5], CASES[7], CASES[8]]
 
 
-@pytest.mark.parametrize("name,kwargs", FIT_CASES, ids=[c[0] for c in FIT_CASES])
+@pytest.mark.parametrize("name,kwargs", FIT_CASES, ids=[IDS[CASES.index(c)] for c in FIT_CASES])
 def test_fit_matches_keras_and_files_load_both_ways(name, kwargs, tmp_path):
     ours, theirs = _models()
     rng = np.random.default_rng(2)
@@ -159,7 +162,7 @@ def test_schedule_free_reads_momentum_before_its_update():
 
 def test_loss_scale_skips_non_finite_steps_as_keras():
     ours, theirs = _models()
-    mine, reference = _make(kt, "LossScaleOptimizer", CASES[4][1]), _make(keras, "LossScaleOptimizer", CASES[4][1])
+    mine, reference = _make(kt, "LossScaleOptimizer", CASES[5][1]), _make(keras, "LossScaleOptimizer", CASES[5][1])
     params, variables = ours.trainable_weights, theirs.trainable_variables
     mine.build(params)
     reference.build(variables)
