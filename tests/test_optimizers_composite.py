@@ -227,3 +227,9 @@ def test_argument_errors_name_the_argument():
     assert kt.mixed_precision.LossScaleOptimizer is kt.optimizers.LossScaleOptimizer
     assert isinstance(kt.optimizers.get("muon"), kt.optimizers.Muon)
     assert kt.optimizers.get("schedulefreeadamw").name == "schedule_free_adam_w"
+
+
+def test_every_keras_optimizer_name_exists():
+    missing = [n for n in dir(keras.optimizers) if not n.startswith("_") and not hasattr(kt.optimizers, n)]
+    assert missing == ["legacy"]  # Keras 2's optimizers, out of scope
+    assert [n for n in dir(keras.mixed_precision) if not n.startswith("_") and not hasattr(kt.mixed_precision, n)] == []
