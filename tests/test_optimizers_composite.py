@@ -18,7 +18,8 @@ def _make(lib, name, kwargs):
     """The optimizer `name` of `lib` (kt or keras); wrappers get fresh inner optimizers from `lib`."""
     O = lib.optimizers
     if name == "LossScaleOptimizer":
-        return O.LossScaleOptimizer(getattr(O, kwargs["inner"])(learning_rate=0.05), **kwargs.get("args", {}))
+        inner = _make(lib, "MultiOptimizer", {}) if kwargs["inner"] == "Multi" else getattr(O, kwargs["inner"])(0.05)
+        return O.LossScaleOptimizer(inner, **kwargs.get("args", {}))
     if name == "MultiOptimizer":
         mapping = O.OptimizerMap(O.SGD(learning_rate=0.1, momentum=0.5), {"hidden/.*": O.Adam(learning_rate=0.02)})
         return O.MultiOptimizer(mapping, **kwargs)
@@ -38,6 +39,7 @@ CASES = [
     ("LossScaleOptimizer", {"inner": "Adam"}),
     ("MultiOptimizer", {}),
     ("MultiOptimizer", {"loss_scale_factor": 4.0}),
+    ("LossScaleOptimizer", {"inner": "Multi", "args": {"initial_scale": 8.0}}),
 ]
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]
 
@@ -116,7 +118,7 @@ def _norm(value):
     return value
 
 
-FIT_CASES = [CASES[0], CASES[3], CASES[5], CASES[7], CASES[8]]
+FIT_CASES = [CASES[0], CASES[3], CASES[5], CASES[7], CASES[8], CASES[9]]
 
 
 @pytest.mark.parametrize("name,kwargs", FIT_CASES, ids=[IDS[CASES.index(c)] for c in FIT_CASES])

@@ -74,12 +74,25 @@ class LossScaleOptimizer(Optimizer):
         inner = self.inner_optimizer
         if not inner.built:
             inner.build(variables)
-        self.torch_optimizer = inner.torch_optimizer
+        self.torch_optimizer = inner.torch_optimizer  # None when the inner one is a MultiOptimizer
         self._params, self._known = inner._params, inner._known
         device = self._params[0].device
         self._scale = torch.tensor(float(self.initial_scale), device=device)
         self._step_counter = torch.zeros((), dtype=torch.int32, device=device)
+        self._built = True
         return self
+
+    @property
+    def built(self) -> bool:
+        return self.__dict__.get("_built", False)
+
+    def _require_built(self) -> None:
+        if not self.built:
+            raise ValueError(f"Optimizer {self.name!r} is not built yet; call optimizer.build(model.trainable_weights) "
+                             "or compile the model and fit().")
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.inner_optimizer.zero_grad(set_to_none)
 
     @property
     def dynamic_scale(self) -> torch.Tensor:
