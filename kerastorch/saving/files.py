@@ -244,9 +244,9 @@ class _Window(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def extent(self) -> tuple[int, int, int]:
-        """`(file descriptor, start, size)` of the window in its file."""
-        return self._handle.fileno(), self._start, self._size
+    def extent(self) -> tuple[Any, int, int]:
+        """`(raw file, start, size)` of the window in its file."""
+        return self._handle, self._start, self._size
 
     def seekable(self) -> bool:
         return True

@@ -233,7 +233,7 @@ class StoredArray:
     dtype: torch.dtype
     checksum: tuple[str, int] | None  # (kind, value) when kerastorch recorded one
     filepath: str
-    location: tuple[int, int] | None = None  # (file descriptor, byte offset) of plain stored data
+    location: tuple[Any, int] | None = None  # (raw binary file, byte offset) of plain stored data
 
 
     @property
@@ -270,11 +270,15 @@ class StoredArray:
             self.dataset.read_direct(_numpy(block), source_sel=index or None)
             return
         # Plain stored data is read straight from the file: half the time of HDF5's reader here.
-        descriptor, offset = self.location
+        handle, offset = self.location
         start = sum(s.start * math.prod(self.shape[k + 1:]) for k, s in enumerate(index)) * self.dtype.itemsize
-        view = raw_bytes(block)
-        if os.preadv(descriptor, [view], offset + start) != len(view):
-            raise OSError(f"the file ends inside dataset {self.dataset.name}")
+        view, filled = raw_bytes(block), 0
+        handle.seek(offset + start)
+        while filled < len(view):
+            count = handle.readinto(view[filled:])
+            if not count:
+                raise OSError(f"the file ends inside dataset {self.dataset.name}")
+            filled += count
 
     def verify(self, scratch: Scratch) -> None:
         """Read every byte (so a damaged file fails here, before anything is copied) and check it."""
@@ -320,9 +324,8 @@ def open_h5(source: Any, filepath: str) -> Iterator[dict[str, StoredGroup]]:
         raise corrupt_file_error(filepath, "Keras HDF5 weights file", error) from error
     with h5, contextlib.ExitStack() as cleanup:
         if isinstance(source, str):
-            descriptor = os.open(source, os.O_RDONLY)
-            cleanup.callback(os.close, descriptor)
-            extent = (descriptor, 0, os.fstat(descriptor).st_size)
+            handle = cleanup.enter_context(open(source, "rb", buffering=0))
+            extent = (handle, 0, os.fstat(handle.fileno()).st_size)
         else:  # a `.keras` archive's entry (`files.open_archived`) knows where it lies in its file
             extent = source.extent() if hasattr(source, "extent") else None
         try:
@@ -334,7 +337,7 @@ def open_h5(source: Any, filepath: str) -> Iterator[dict[str, StoredGroup]]:
         yield groups
 
 
-def _stored_groups(h5: Any, filepath: str, extent: tuple[int, int, int] | None) -> dict[str, StoredGroup]:
+def _stored_groups(h5: Any, filepath: str, extent: tuple[Any, int, int] | None) -> dict[str, StoredGroup]:
     h5py = _h5py()
     if "model_weights" in h5 or "layer_names" in h5.attrs:
         raise ValueError(
@@ -359,7 +362,7 @@ def _stored_groups(h5: Any, filepath: str, extent: tuple[int, int, int] | None) 
     return groups
 
 
-def _stored_array(group: Any, key: str, filepath: str, extent: tuple[int, int, int] | None) -> StoredArray:
+def _stored_array(group: Any, key: str, filepath: str, extent: tuple[Any, int, int] | None) -> StoredArray:
     h5py = _h5py()
     link = group.get(key, getlink=True)
     if not isinstance(link, h5py.HardLink):
@@ -390,13 +393,13 @@ def _stored_array(group: Any, key: str, filepath: str, extent: tuple[int, int, i
     return stored
 
 
-def _plain_location(dataset: Any, nbytes: int, extent: tuple[int, int, int] | None) -> tuple[int, int] | None:
-    """`(descriptor, offset)` of a dataset's bytes when they lie in the file as they are in memory
+def _plain_location(dataset: Any, nbytes: int, extent: tuple[Any, int, int] | None) -> tuple[Any, int] | None:
+    """`(file, offset)` of a dataset's bytes when they lie in the file as they are in memory
     (contiguous, unfiltered, native byte order, inside the file), else None (HDF5 reads them)."""
     if extent is None or dataset.chunks is not None or dataset.dtype.byteorder == ">" or nbytes == 0:
         return None
     offset = dataset.id.get_offset()
-    descriptor, start, size = extent
+    handle, start, size = extent
     if offset is None or offset + nbytes > size:
         return None
-    return descriptor, start + offset
+    return handle, start + offset
