@@ -49,6 +49,8 @@ def _models():
     def build(lib):
         inputs = lib.Input((3,), dtype="int32")
         x = lib.layers.Embedding(6, 4, name="embedding")(inputs)
+        x = lib.layers.Dense(4, name="token")(x)
+        x = lib.layers.Dense(4, activation="tanh", name="mix")(x)  # a second (4, 4) kernel: Muon batches them
         x = lib.layers.Flatten()(x)
         x = lib.layers.Dense(5, activation="tanh", name="hidden")(x)
         return lib.Model(inputs, lib.layers.Dense(2, name="out")(x))
@@ -185,8 +187,9 @@ def test_muon_split_and_newton_schulz():
     ours, _ = _models()
     opt = kt.optimizers.Muon(exclude_layers=["out"]).build(ours.trainable_weights)
     uses_adam = {w.path: opt.uses_adam(w) for w in ours.trainable_weights}
-    assert uses_adam == {"embedding/embeddings": True, "hidden/kernel": False, "hidden/bias": True,
-                         "out/kernel": True, "out/bias": True}
+    assert uses_adam == {"embedding/embeddings": True, "token/kernel": False, "token/bias": True, "mix/kernel": False,
+                         "mix/bias": True, "hidden/kernel": False, "hidden/bias": True, "out/kernel": True,
+                         "out/bias": True}
     assert not kt.optimizers.Muon(exclude_embeddings=False).uses_adam(ours.trainable_weights[0])
     x = torch.randn(6, 3, dtype=torch.float64)
     q = kt.optimizers.muon.newton_schulz(x, 30, 1.5, -0.5, 0.0)  # the cubic iteration converges to U V^T
@@ -207,7 +210,7 @@ def test_multi_optimizer_routes_and_errors():
         multi.learning_rate
     ours, _ = _models()
     multi.build(ours.trainable_weights)
-    assert len(adam._params) == 3 and len(sgd._params) == 2  # embedding and out/bias take the default
+    assert len(adam._params) == 3 and len(sgd._params) == 6  # the others take the default
     chooser = kt.optimizers.MultiOptimizer(lambda w: adam if "out" in w.path else sgd)
     with pytest.raises(TypeError, match="plain callable"):
         chooser.get_config()

@@ -47,25 +47,51 @@ class TorchMuon(_Rule):
             state["velocity"] = torch.zeros_like(param)
         return state
 
-    def update(self, param, grad, state, group, step):
-        lr = group["lr"]
-        if group["decay"]:
-            param.mul_(1.0 - lr * group["decay"])
-        m = state["momentum"]
-        if group["adam"]:
-            beta_1, beta_2 = group["adam_beta_1"], group["adam_beta_2"]
-            alpha = lr * group["adam_lr_ratio"] * (1 - beta_2 ** step) ** 0.5 / (1 - beta_1 ** step)
-            m.lerp_(grad, 1 - beta_1)
-            v = state["velocity"]
-            v.lerp_(grad * grad, 1 - beta_2)
-            param.sub_(m * alpha / (v.sqrt() + group["epsilon"]))
-            return
-        m.mul_(group["momentum"]).add_(grad)
-        direction = grad + group["momentum"] * m if group["nesterov"] else m
-        update = newton_schulz(direction, group["ns_steps"], group["muon_a"], group["muon_b"], group["muon_c"])
-        if group["rms_rate"] is not None:  # Moonlight's scaling: Adam-like update RMS for any shape
-            update = update * (max(param.shape[0], param.shape[1]) ** 0.5 * group["rms_rate"])
-        param.sub_(update, alpha=lr)
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.updates += 1
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            grads = [p.grad.to(p.dtype) for p in params]
+            if group["decay"]:
+                torch._foreach_mul_(params, 1.0 - group["lr"] * group["decay"])
+            momenta = [self.state[p]["momentum"] for p in params]
+            if group["adam"]:
+                self._adam_step(params, grads, momenta, [self.state[p]["velocity"] for p in params], group)
+            else:
+                self._muon_step(params, grads, momenta, group)
+        return loss
+
+    def _adam_step(self, params: list, grads: list, momenta: list, velocities: list, group: dict) -> None:
+        beta_1, beta_2, t = group["adam_beta_1"], group["adam_beta_2"], self.updates
+        alpha = group["lr"] * group["adam_lr_ratio"] * (1 - beta_2 ** t) ** 0.5 / (1 - beta_1 ** t)
+        torch._foreach_lerp_(momenta, grads, 1 - beta_1)
+        torch._foreach_lerp_(velocities, torch._foreach_mul(grads, grads), 1 - beta_2)
+        denominators = torch._foreach_sqrt(velocities)
+        torch._foreach_add_(denominators, group["epsilon"])
+        torch._foreach_addcdiv_(params, momenta, denominators, value=-alpha)
+
+    def _muon_step(self, params: list, grads: list, momenta: list, group: dict) -> None:
+        momentum = group["momentum"]
+        torch._foreach_mul_(momenta, momentum)
+        torch._foreach_add_(momenta, grads)
+        directions = torch._foreach_add(grads, momenta, alpha=momentum) if group["nesterov"] else momenta
+        by_shape: dict[tuple, list[int]] = {}
+        for index, param in enumerate(params):
+            by_shape.setdefault(tuple(param.shape), []).append(index)
+        for shape, indices in by_shape.items():  # one batched iteration per weight shape
+            stacked = torch.stack([directions[i] for i in indices])
+            updates = newton_schulz(stacked, group["ns_steps"], group["muon_a"], group["muon_b"], group["muon_c"])
+            scale = group["lr"]
+            if group["rms_rate"] is not None:  # Moonlight's scaling: Adam-like update RMS for any shape
+                scale *= max(shape) ** 0.5 * group["rms_rate"]
+            torch._foreach_add_([params[i] for i in indices], list(updates.unbind(0)), alpha=-scale)
 
 
 class Muon(Optimizer):
