@@ -21,16 +21,36 @@ class TorchScheduleFreeAdamW(_Rule):
     def initial_state(self, param, group):
         return {"momentum": param.detach().clone(), "velocity": torch.zeros_like(param)}
 
-    def update(self, param, grad, state, group, step):
-        lr, beta_1, beta_2 = group["lr"], group["beta_1"], group["beta_2"]
-        if group["warmup_steps"] > 0:
-            lr = lr * min(step / group["warmup_steps"], 1.0)
-        z, v = state["momentum"], state["velocity"]
-        x = (param - (1 - beta_1) * z) / beta_1  # the average, from y and the z before this step
-        v.lerp_(grad * grad, 1 - beta_2)
-        z.sub_(lr * grad / ((v / (1 - beta_2 ** step)).sqrt() + group["epsilon"]))
-        x.lerp_(z, 1.0 / step)
-        param.copy_((1 - beta_1) * z + beta_1 * x)
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.updates += 1
+        t = self.updates
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            grads = [p.grad.to(p.dtype) for p in params]
+            lr, beta_1, beta_2 = group["lr"], group["beta_1"], group["beta_2"]
+            if group["warmup_steps"] > 0:
+                lr = lr * min(t / group["warmup_steps"], 1.0)
+            zs = [self.state[p]["momentum"] for p in params]
+            vs = [self.state[p]["velocity"] for p in params]
+            xs = torch._foreach_mul(zs, beta_1 - 1)  # the average, from y and the z before this step
+            torch._foreach_add_(xs, params)
+            torch._foreach_div_(xs, beta_1)
+            torch._foreach_lerp_(vs, torch._foreach_mul(grads, grads), 1 - beta_2)
+            denominators = torch._foreach_div(vs, 1 - beta_2 ** t)
+            torch._foreach_sqrt_(denominators)
+            torch._foreach_add_(denominators, group["epsilon"])
+            torch._foreach_addcdiv_(zs, grads, denominators, value=-lr)
+            torch._foreach_lerp_(xs, zs, 1.0 / t)  # the average takes in the new z
+            torch._foreach_lerp_(xs, zs, 1 - beta_1)  # y = (1 - beta_1) z + beta_1 x
+            torch._foreach_copy_(params, xs)
+        return loss
 
 
 class ScheduleFreeAdamW(Optimizer):
