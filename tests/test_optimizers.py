@@ -32,6 +32,7 @@ CASES = [
     ("Adafactor", {"learning_rate": 0.01, "relative_step": False}),
     ("Adam", {"learning_rate": 0.01, "use_ema": True, "ema_momentum": 0.9, "ema_overwrite_frequency": 4}),
     ("SGD", {"learning_rate": 0.1, "momentum": 0.5, "gradient_accumulation_steps": 2}),
+    ("SGD", {"learning_rate": 0.1, "gradient_accumulation_steps": 2, "use_ema": True, "ema_momentum": 0.5}),
     ("Adam", {"learning_rate": 0.01, "loss_scale_factor": 8.0}),
     ("SGD", {"learning_rate": "schedule"}),
     ("Adam", {"learning_rate": "schedule", "weight_decay": 0.05}),

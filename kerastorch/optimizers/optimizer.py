@@ -305,7 +305,8 @@ class Optimizer:
 
     @torch.no_grad()
     def _update_averages(self) -> None:
-        momentum = self.ema_momentum if self._count != 0 else 0.0
+        steps = self.gradient_accumulation_steps
+        momentum = self.ema_momentum if (self._count // steps if steps else self._count) != 0 else 0.0  # Keras's iterations
         torch._foreach_lerp_(self._averages, [p.detach() for p in self._params], 1.0 - momentum)
         frequency = self.ema_overwrite_frequency
         if frequency and (int(self.iterations) + 1) % frequency == 0:
