@@ -2,7 +2,9 @@
 
 Each weight keeps a `momentum` sequence `z` (where Adam-scaled gradient steps land); the model's
 weight `y` is an interpolation `(1 - beta_1) z + beta_1 x` with `x` the running uniform average of
-`z`. `x` is not stored: it is recovered from `y` and the previous `z` each step, as Keras does.
+`z`. `x` is not stored: it is recovered from `y` and the previous `z` each step, as Keras does. (Keras's
+stateful path on its torch backend reads `z` after updating it in place, an alias of the new value;
+kerastorch follows Keras's algorithm as its stateless path and its JAX/TensorFlow backends run it.)
 Keras 3.15 wires no train/eval weight swap into `fit`/`evaluate`, so neither does kerastorch: the
 model is evaluated at `y`.
 """
