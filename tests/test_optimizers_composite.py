@@ -243,3 +243,26 @@ def test_every_keras_optimizer_name_exists():
     missing = [n for n in dir(keras.optimizers) if not n.startswith("_") and not hasattr(kt.optimizers, n)]
     assert missing == ["legacy"]  # Keras 2's optimizers, out of scope
     assert [n for n in dir(keras.mixed_precision) if not n.startswith("_") and not hasattr(kt.mixed_precision, n)] == []
+
+
+def test_multi_optimizer_state_survives_a_training_checkpoint(tmp_path):
+    from kerastorch.training.checkpoint import load_training_state, save_training_state
+
+    def compiled():
+        model, _ = _models()
+        model.compile(optimizer=_make(kt, "MultiOptimizer", {}), loss="mse")
+        return model
+
+    rng = np.random.default_rng(3)
+    x, y = rng.integers(0, 6, size=(8, 3)).astype("int32"), rng.normal(size=(8, 2)).astype("float32")
+    first, second = compiled(), compiled()
+    first.fit(x, y, batch_size=4, shuffle=False, verbose=0)
+    save_training_state(str(tmp_path / "c.safetensors"), first, first.optimizer)
+    second.fit(x[:4], y[:4], batch_size=4, verbose=0)  # builds its optimizer, with other state
+    load_training_state(str(tmp_path / "c.safetensors"), second, second.optimizer)
+    for a, b in zip(first.optimizer.variables, second.optimizer.variables):
+        torch.testing.assert_close(a, b)
+    first.fit(x, y, batch_size=4, shuffle=False, verbose=0)
+    second.fit(x, y, batch_size=4, shuffle=False, verbose=0)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)

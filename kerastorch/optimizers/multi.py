@@ -160,6 +160,7 @@ class MultiOptimizer(Optimizer):
         for index, members in owned.items():
             self._inner_optimizers[index].build(members)
         self._params, self._known, self._owner = params, set(owner), owner
+        self.torch_optimizer = _JointState([o.torch_optimizer for o in self._inner_optimizers if o.built])
         self._built = True
         return self
 
@@ -224,6 +225,18 @@ class MultiOptimizer(Optimizer):
         return own + [v for optimizer in self._inner_optimizers for v in optimizer.variables]
 
     @property
+    def iterations(self) -> torch.Tensor:
+        return self._iteration_variable.fill_(self._count)
+
+    @iterations.setter
+    def iterations(self, value: Any) -> None:
+        """Set the count here and on every built member (they all step together, e.g. when resuming)."""
+        self._count = int(value)
+        for optimizer in self._inner_optimizers:
+            if optimizer.built:
+                optimizer.iterations = value
+
+    @property
     def learning_rate(self) -> float:
         raise AttributeError("MultiOptimizer has no single learning rate; read it on multi_optimizer.optimizers.")
 
@@ -271,6 +284,41 @@ class MultiOptimizer(Optimizer):
 
     def __repr__(self) -> str:
         return f"<MultiOptimizer name={self.name}, optimizers={[o.name for o in self._inner_optimizers]}>"
+
+
+class _JointState:
+    """The members' torch optimizers as one torch `state_dict` (indices numbered on across members), so
+    training checkpoints save and restore a MultiOptimizer like any other optimizer."""
+
+    def __init__(self, optimizers: list[torch.optim.Optimizer]):
+        self.optimizers = optimizers
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        return [group for optimizer in self.optimizers for group in optimizer.param_groups]
+
+    @property
+    def state(self) -> dict[torch.Tensor, Any]:
+        return {param: entry for optimizer in self.optimizers for param, entry in optimizer.state.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        state, groups, offset = {}, [], 0
+        for optimizer in self.optimizers:
+            own = optimizer.state_dict()
+            state.update({index + offset: entry for index, entry in own["state"].items()})
+            groups += [{**group, "params": [i + offset for i in group["params"]]} for group in own["param_groups"]]
+            offset += sum(len(group["params"]) for group in own["param_groups"])
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        groups, offset = list(state_dict["param_groups"]), 0
+        for optimizer in self.optimizers:
+            own, groups = groups[:len(optimizer.param_groups)], groups[len(optimizer.param_groups):]
+            count = sum(len(group["params"]) for group in own)
+            state = {int(i) - offset: entry for i, entry in state_dict["state"].items() if 0 <= int(i) - offset < count}
+            optimizer.load_state_dict({"state": state, "param_groups": [
+                {**group, "params": [i - offset for i in group["params"]]} for group in own]})
+            offset += count
 
 
 def _inner_of(optimizer_map: Callable, param: torch.Tensor) -> Optimizer:
