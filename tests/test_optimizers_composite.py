@@ -245,12 +245,13 @@ def test_every_keras_optimizer_name_exists():
     assert [n for n in dir(keras.mixed_precision) if not n.startswith("_") and not hasattr(kt.mixed_precision, n)] == []
 
 
-def test_multi_optimizer_state_survives_a_training_checkpoint(tmp_path):
+@pytest.mark.parametrize("name,kwargs", [CASES[8], CASES[10]], ids=["MultiOptimizer", "LossScaleOptimizer-Multi"])
+def test_state_survives_a_training_checkpoint(name, kwargs, tmp_path):
     from kerastorch.training.checkpoint import load_training_state, save_training_state
 
     def compiled():
         model, _ = _models()
-        model.compile(optimizer=_make(kt, "MultiOptimizer", {}), loss="mse")
+        model.compile(optimizer=_make(kt, name, kwargs), loss="mse")
         return model
 
     rng = np.random.default_rng(3)

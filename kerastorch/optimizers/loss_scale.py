@@ -74,7 +74,7 @@ class LossScaleOptimizer(Optimizer):
         inner = self.inner_optimizer
         if not inner.built:
             inner.build(variables)
-        self.torch_optimizer = inner.torch_optimizer  # None when the inner one is a MultiOptimizer
+        self.torch_optimizer = _ScaledState(self)
         self._params, self._known = inner._params, inner._known
         device = self._params[0].device
         self._scale = torch.tensor(float(self.initial_scale), device=device)
@@ -176,3 +176,33 @@ class LossScaleOptimizer(Optimizer):
     def __repr__(self) -> str:
         return f"<LossScaleOptimizer name={self.name}, inner={self.inner_optimizer!r}>"
 
+
+class _ScaledState:
+    """The inner optimizer's torch state with the loss scale and its counter added to the first
+    parameter group, so training checkpoints save and restore them like any torch optimizer."""
+
+    def __init__(self, owner: LossScaleOptimizer):
+        self.owner = owner
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        return self.owner.inner_optimizer.torch_optimizer.param_groups
+
+    @property
+    def state(self) -> Any:
+        return self.owner.inner_optimizer.torch_optimizer.state
+
+    def state_dict(self) -> dict[str, Any]:
+        state = self.owner.inner_optimizer.torch_optimizer.state_dict()
+        groups = [dict(group) for group in state["param_groups"]]
+        groups[0]["loss_scale"] = float(self.owner._scale)
+        groups[0]["loss_scale_steps"] = int(self.owner._step_counter)
+        return {**state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        groups = [dict(group) for group in state_dict["param_groups"]]
+        scale, steps = groups[0].pop("loss_scale", None), groups[0].pop("loss_scale_steps", None)
+        self.owner.inner_optimizer.torch_optimizer.load_state_dict({**state_dict, "param_groups": groups})
+        if scale is not None:
+            self.owner._scale.fill_(scale)
+            self.owner._step_counter.fill_(int(steps))
