@@ -37,11 +37,15 @@ class _Rule(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         self.updates += 1
+        self.update_all(self.updates)
+        return loss
+
+    def update_all(self, step: int) -> None:
+        """Update every parameter that has a gradient (one at a time; rules over whole groups override this)."""
         for group in self.param_groups:
             for param in group["params"]:
                 if param.grad is not None:
-                    self.update(param, param.grad.to(param.dtype), self.state[param], group, self.updates)
-        return loss
+                    self.update(param, param.grad.to(param.dtype), self.state[param], group, step)
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()

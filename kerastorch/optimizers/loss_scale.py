@@ -86,11 +86,6 @@ class LossScaleOptimizer(Optimizer):
     def built(self) -> bool:
         return self.__dict__.get("_built", False)
 
-    def _require_built(self) -> None:
-        if not self.built:
-            raise ValueError(f"Optimizer {self.name!r} is not built yet; call optimizer.build(model.trainable_weights) "
-                             "or compile the model and fit().")
-
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.inner_optimizer.zero_grad(set_to_none)
 

@@ -47,13 +47,7 @@ class TorchMuon(_Rule):
             state["velocity"] = torch.zeros_like(param)
         return state
 
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        self.updates += 1
+    def update_all(self, step: int) -> None:
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
@@ -66,7 +60,6 @@ class TorchMuon(_Rule):
                 self._adam_step(params, grads, momenta, [self.state[p]["velocity"] for p in params], group)
             else:
                 self._muon_step(params, grads, momenta, group)
-        return loss
 
     def _adam_step(self, params: list, grads: list, momenta: list, velocities: list, group: dict) -> None:
         beta_1, beta_2, t = group["adam_beta_1"], group["adam_beta_2"], self.updates

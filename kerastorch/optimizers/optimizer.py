@@ -147,7 +147,7 @@ class Optimizer:
         return self.torch_optimizer.state
 
     def _require_built(self) -> None:
-        if self.torch_optimizer is None:
+        if not self.built:
             raise ValueError(
                 f"Optimizer {self.name!r} is not built yet; call optimizer.build(model.trainable_weights), "
                 "optimizer.apply(grads, variables), or model.compile(optimizer=...) and fit()."

@@ -23,14 +23,8 @@ class TorchScheduleFreeAdamW(_Rule):
     def initial_state(self, param, group):
         return {"momentum": param.detach().clone(), "velocity": torch.zeros_like(param)}
 
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        self.updates += 1
-        t = self.updates
+    def update_all(self, step: int) -> None:
+        t = step
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
@@ -52,7 +46,6 @@ class TorchScheduleFreeAdamW(_Rule):
             torch._foreach_lerp_(xs, zs, 1.0 / t)  # the average takes in the new z
             torch._foreach_lerp_(xs, zs, 1 - beta_1)  # y = (1 - beta_1) z + beta_1 x
             torch._foreach_copy_(params, xs)
-        return loss
 
 
 class ScheduleFreeAdamW(Optimizer):
