@@ -185,23 +185,9 @@ class MultiOptimizer(Optimizer):
 
     def apply(self, grads: Sequence[Any], trainable_variables: Sequence[Any] | None = None) -> None:
         """Keras's update: each `(gradient, variable)` pair goes to the variable's optimizer."""
-        grads = list(grads)
+        grads, params = self._apply_arguments(grads, trainable_variables)
         if not grads:
             return
-        if trainable_variables is None:
-            self._require_built()
-            params = self._params
-        else:
-            params = [_as_parameter(v) for v in trainable_variables]
-            if not self.built:
-                self.build(params)
-        if len(grads) != len(params):
-            raise ValueError(f"Optimizer {self.name!r}.apply received {len(grads)} gradients for {len(params)} "
-                             "variables; pass one gradient per variable.")
-        unknown = [tuple(p.shape) for p in params if id(p) not in self._owner]
-        if unknown:
-            raise ValueError(f"Optimizer {self.name!r} was built for other variables and received unknown ones of "
-                             f"shapes {unknown}; create a new optimizer for a new set of variables.")
         shares: dict[int, tuple[list, list]] = {}
         for grad, param in zip(grads, params):
             share = shares.setdefault(self._owner[id(param)], ([], []))

@@ -322,12 +322,12 @@ class Optimizer:
                 if id(param) in by_id:
                     param.copy_(by_id[id(param)])
 
-    def apply(self, grads: Sequence[Any], trainable_variables: Sequence[Any] | None = None) -> None:
-        """Keras's update: apply `grads` to `trainable_variables` (building the optimizer on first use),
-        then each weight's constraint; weights not listed are left alone."""
+    def _apply_arguments(self, grads: Sequence[Any], trainable_variables: Sequence[Any] | None) -> tuple[list, list]:
+        """`apply`'s gradients and weights, checked (one gradient per weight, weights it was built for),
+        building the optimizer on first use."""
         grads = list(grads)
         if not grads:
-            return
+            return [], []
         if trainable_variables is None:
             self._require_built()
             params = self._params
@@ -346,6 +346,14 @@ class Optimizer:
                 f"Optimizer {self.name!r}.apply received {len(grads)} gradients for {len(params)} variables; pass "
                 "one gradient per variable."
             )
+        return grads, params
+
+    def apply(self, grads: Sequence[Any], trainable_variables: Sequence[Any] | None = None) -> None:
+        """Keras's update: apply `grads` to `trainable_variables` (building the optimizer on first use),
+        then each weight's constraint; weights not listed are left alone."""
+        grads, params = self._apply_arguments(grads, trainable_variables)
+        if not grads:
+            return
         listed = {id(p) for p in params}
         others = [(p, p.grad) for p in self._params if id(p) not in listed and p.grad is not None]
         for param, _ in others:
