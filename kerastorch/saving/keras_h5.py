@@ -235,7 +235,6 @@ class StoredArray:
     filepath: str
     location: tuple[Any, int] | None = None  # (raw binary file, byte offset) of plain stored data
 
-
     @property
     def nbytes(self) -> int:
         return math.prod(self.shape) * self.dtype.itemsize
@@ -293,12 +292,14 @@ class StoredArray:
         if not self.checksum:
             return
         handle, offset = self.location
-        view, hasher, remaining = raw_bytes(scratch.block((BLOCK_BYTES,), torch.uint8)), new_hasher(self.checksum[0]), self.nbytes
+        view = raw_bytes(scratch.block((BLOCK_BYTES,), torch.uint8))
+        hasher, remaining = new_hasher(self.checksum[0]), self.nbytes
         handle.seek(offset)
         while remaining:
             count = handle.readinto(view[:min(remaining, BLOCK_BYTES)])
             if not count:
-                raise corrupt_file_error(self.filepath, "Keras HDF5 weights file", OSError(f"the file ends inside {self.dataset.name}"))
+                ended = OSError(f"the file ends inside dataset {self.dataset.name}")
+                raise corrupt_file_error(self.filepath, "Keras HDF5 weights file", ended)
             hasher.update(view[:count])
             remaining -= count
         if hasher.intdigest() != self.checksum[1]:
