@@ -269,10 +269,14 @@ class StoredArray:
             self.dataset.read_direct(_numpy(block), source_sel=index or None)
             return
         # Plain stored data is read straight from the file: half the time of HDF5's reader here.
-        handle, offset = self.location
         start = sum(s.start * math.prod(self.shape[k + 1:]) for k, s in enumerate(index)) * self.dtype.itemsize
-        view, filled = raw_bytes(block), 0
+        self._read_plain(start, raw_bytes(block))
+
+    def _read_plain(self, start: int, view: memoryview) -> None:
+        """Fill `view` with the plain stored bytes from `start` on (OSError if the file ends first)."""
+        handle, offset = self.location
         handle.seek(offset + start)
+        filled = 0
         while filled < len(view):
             count = handle.readinto(view[filled:])
             if not count:
@@ -291,17 +295,15 @@ class StoredArray:
             return
         if not self.checksum:
             return
-        handle, offset = self.location
         view = raw_bytes(scratch.block((BLOCK_BYTES,), torch.uint8))
-        hasher, remaining = new_hasher(self.checksum[0]), self.nbytes
-        handle.seek(offset)
-        while remaining:
-            count = handle.readinto(view[:min(remaining, BLOCK_BYTES)])
-            if not count:
-                ended = OSError(f"the file ends inside dataset {self.dataset.name}")
-                raise corrupt_file_error(self.filepath, "Keras HDF5 weights file", ended)
-            hasher.update(view[:count])
-            remaining -= count
+        hasher = new_hasher(self.checksum[0])
+        try:
+            for start in range(0, self.nbytes, BLOCK_BYTES):
+                chunk = view[:min(BLOCK_BYTES, self.nbytes - start)]
+                self._read_plain(start, chunk)
+                hasher.update(chunk)
+        except OSError as error:
+            raise corrupt_file_error(self.filepath, "Keras HDF5 weights file", error) from error
         if hasher.intdigest() != self.checksum[1]:
             raise corrupt_data_error(self.filepath, self.dataset.name)
 
