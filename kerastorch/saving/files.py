@@ -209,12 +209,8 @@ def adopt_as_zip_entry(handle: Any, name: str, header_bytes: int) -> zipfile.Zip
     """
     handle.seek(0, os.SEEK_END)
     size = handle.tell() - header_bytes
-    crc, chunk = 0, bytearray(1 << 20)
-    handle.seek(header_bytes)
-    while count := handle.readinto(chunk):
-        crc = zlib.crc32(memoryview(chunk)[:count], crc)
     info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
-    info.CRC, info.file_size, info.compress_size = crc, size, size
+    info.CRC, info.file_size, info.compress_size = _Window(handle, header_bytes, size).crc32(), size, size
     info.external_attr = 0o644 << 16
     unpadded = len(info.FileHeader())
     if unpadded + 4 > header_bytes:
@@ -236,7 +232,7 @@ _PADDING_TAG = 0xD935
 class _Window(io.RawIOBase):
     """Bytes `[start, start + size)` of an open file, as a read-only seekable file (for h5py)."""
 
-    def __init__(self, handle: Any, start: int, size: int, expected_crc: int):
+    def __init__(self, handle: Any, start: int, size: int, expected_crc: int | None = None):
         super().__init__()
         self._handle, self._start, self._size, self._position = handle, start, size, 0
         self.expected_crc = expected_crc
@@ -270,7 +266,7 @@ class _Window(io.RawIOBase):
         return read
 
     def crc32(self) -> int:
-        value, chunk = 0, bytearray(1 << 22)
+        value, chunk = 0, bytearray(1 << 20)
         self.seek(0)
         while True:
             count = self.readinto(chunk)
