@@ -37,8 +37,7 @@ def serialize(policy: DTypePolicy) -> dict[str, Any]:
 def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> DTypePolicy:
     """The policy `serialize` (kerastorch's or Keras's) described."""
     kind = config.get("class_name") if isinstance(config, dict) else None
-    if kind in ("QuantizedDTypePolicy", "QuantizedFloat8DTypePolicy", "Int4DTypePolicy", "GPTQDTypePolicy",
-                "AWQDTypePolicy", "DTypePolicyMap"):
+    if kind in {cls.__name__ for cls in _Quantized.__subclasses__()}:
         _quantized(kind)
     if kind not in ("DTypePolicy", "FloatDTypePolicy") or not isinstance(config.get("config"), dict):
         raise ValueError(f"dtype_policies.deserialize expected a DTypePolicy config, received {config!r}.")
